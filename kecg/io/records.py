@@ -61,7 +61,9 @@ class Record:
         try:
             return self.signal_mv[:, self.leads.index(normalize_lead_name(name))]
         except ValueError:
-            raise KeyError(f"record {self.name!r} has no lead {name!r} (has {self.leads})") from None
+            raise KeyError(
+                f"record {self.name!r} has no lead {name!r} (has {self.leads})"
+            ) from None
 
     def standard12(self) -> Record:
         """The same record with exactly the 12 standard leads in ``LEADS`` order (NaN if absent)."""
