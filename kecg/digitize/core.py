@@ -1,0 +1,450 @@
+"""One paper ECG image → a 12-lead 10 s record at 500 Hz plus a QC row.
+
+Order of work: ink maps → rotation → grid removal → trace rows → time extent and grid pitch →
+layout → calibration pulses (0 mV line from the pulse top, scale when there is no grid) → time
+axis (grid pitch and the rows' right ends; without a grid, both ends of the rows) → Viterbi trace
+per panel → px to mV and s → rhythm strips → 40 Hz low-pass. Every failure raises
+:class:`DigitizeError` with the reason the QC table shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from kecg.digitize.grid import (
+    GAIN_MM_MV,
+    PAPER_SPEED_MM_S,
+    TRACE_SPAN_MM,
+    darkness_maps,
+    estimate_pitch_px,
+    estimate_rotation_deg,
+    remove_grid,
+    rotate,
+)
+from kecg.digitize.layout import (
+    DEFAULT_STRIPS,
+    ROWS_3X4,
+    Pulse,
+    calibration_pulse,
+    find_rows,
+    row_extents,
+    strip_lead_errors,
+)
+from kecg.digitize.load import ImageError, read_image
+from kecg.digitize.trace import column_runs, path_points_px, viterbi_trace
+from kecg.io import LEADS, Record
+
+FS_HZ = 500.0
+DURATION_S = 10.0
+COLUMN_S = 2.5
+PRINTED_SPAN_S = DURATION_S - 1.0 / FS_HZ  # first to last sample of a 10 s strip
+STRIP_MATCH_MAX_ERROR = 0.5
+GRID_MAX_ANISOTROPY = 0.02
+PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
+LOWPASS_HZ = 40.0  # the display filter printed on most ECG reports
+
+
+class DigitizeError(ValueError):
+    """An image that was read but could not be digitized; the message is the QC reason."""
+
+
+@dataclass
+class Panel:
+    """One printed panel found on the page (image coordinates of the de-rotated page)."""
+
+    lead: str
+    row: int
+    t_start_s: float
+    t_end_s: float
+    baseline_y_px: float
+    x_px: np.ndarray = field(repr=False)
+    y_px: np.ndarray = field(repr=False)
+    confidence: float = 0.0
+
+
+@dataclass
+class Digitized:
+    """Everything found on one image: the record, the QC row and what an overlay needs."""
+
+    record: Record
+    qc: dict
+    panels: list[Panel]
+    rotation_deg: float
+    px_per_mm_x: float
+    x_origin_px: float
+
+
+def digitize_image(
+    path: str | Path, *, max_megapixels: float = 100.0, lowpass_hz: float | None = LOWPASS_HZ
+) -> tuple[Record, dict]:
+    """Digitize one image file; returns the 12-lead record and its QC row (raises on failure)."""
+    rgb = read_image(path, max_megapixels=max_megapixels)
+    result = digitize_array(rgb, Path(path).stem, lowpass_hz=lowpass_hz)
+    return result.record, result.qc
+
+
+def digitize_array(
+    rgb: np.ndarray, name: str = "", *, lowpass_hz: float | None = LOWPASS_HZ
+) -> Digitized:
+    """Digitize an RGB image array (see module doc); raises :class:`DigitizeError`.
+
+    ``lowpass_hz`` (None: off) smooths each printed stretch: a column of pixels spans several
+    samples, so sample-to-sample detail on paper is pen jitter, not signal.
+    """
+    ink, nonpaper = darkness_maps(rgb)
+    if float(nonpaper.max()) < 0.2:
+        raise DigitizeError("blank image (no ink)")
+    rotation_deg = estimate_rotation_deg(nonpaper)
+    ink = remove_grid(rotate(ink, rotation_deg))
+    nonpaper = rotate(nonpaper, rotation_deg)
+    ink_bool, rows_y = _binarize(ink)
+    portrait = ink_bool.shape[0] > 1.1 * ink_bool.shape[1]
+    if (len(rows_y) < 3 or portrait) and len(find_rows(ink_bool.T)) >= 3:
+        raise DigitizeError("page is rotated by 90° (trace rows run vertically)")
+    if len(rows_y) < 3:
+        raise DigitizeError(f"no ECG layout found ({len(rows_y)} trace rows; not an ECG?)")
+    spacing_px = float(np.median(np.diff(rows_y)))
+    extents = row_extents(ink_bool, rows_y, int(0.3 * spacing_px), max(2, int(spacing_px / 10)))
+    rough_ppm = float(np.median(extents[:, 1] - extents[:, 0])) / (TRACE_SPAN_MM + 5.0)
+    lo, hi = int(rows_y[0] - spacing_px / 2), int(rows_y[-1] + spacing_px / 2)
+    region = nonpaper[max(0, lo) : hi]
+    ppm_x = estimate_pitch_px(region.mean(axis=0), rough_ppm)
+    ppm_y = estimate_pitch_px(region.mean(axis=1), rough_ppm)
+    # a mm grid has square cells: a periodic pattern along one axis only is not one
+    has_grid = bool(abs(ppm_y / ppm_x - 1.0) <= GRID_MAX_ANISOTROPY)  # False if either is NaN
+    pulses = [_find_pulse(ink_bool, ink, ext, y, ppm_x if has_grid else rough_ppm)
+              for ext, y in zip(extents, rows_y, strict=True)]  # fmt: skip
+    found = [p for p in pulses if p is not None]
+    pulse_ppm = float(np.median([p.height_px for p in found])) / GAIN_MM_MV if found else np.nan
+    if has_grid and abs(pulse_ppm / ppm_x - 1.0) > PULSE_GRID_MAX_MISMATCH:
+        has_grid = False  # a periodic pattern that is not the mm grid (the pulses disagree)
+    if not has_grid:
+        if not found:
+            raise DigitizeError("no grid and no calibration pulse: scale unknown")
+        ppm_x = ppm_y = pulse_ppm
+    if not 2.0 <= ppm_x <= 30.0:
+        raise DigitizeError(f"implausible scale {ppm_x:.2f} px/mm")
+    if found:
+        line_w_px = float(np.median([p.line_w_px for p in found]))
+    else:
+        line_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
+    if has_grid:
+        x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, line_w_px), ppm_x
+    else:
+        x_origin, ppm_t = _time_axis_from_ends(ink_bool, extents, pulses, ppm_x, line_w_px)
+    layout, strips = _layout(len(rows_y))
+    core_bool = _thin_core(ink_bool, line_w_px)
+    core_w_px = max(1.0, line_w_px - 2 * (max(0, round(line_w_px) - 2) // 2))
+
+    panels: list[Panel] = []
+    for r, y_row in enumerate(rows_y):
+        y_lo = int(y_row - (spacing_px if r == 0 else 0.85 * spacing_px))
+        y_hi = int(y_row + (spacing_px if r == len(rows_y) - 1 else 0.85 * spacing_px))
+        spans = (
+            [(lead, c * COLUMN_S, (c + 1) * COLUMN_S) for c, lead in enumerate(ROWS_3X4[r])]
+            if r < len(ROWS_3X4)
+            else [(strips[r - len(ROWS_3X4)], 0.0, DURATION_S)]
+        )
+        row_panels = [
+            _trace_panel(
+                core_bool, ink, lead, r, t0, t1, x_origin, ppm_t, y_row, (y_lo, y_hi), core_w_px
+            )
+            for lead, t0, t1 in spans
+        ]
+        pulse = pulses[r]
+        if pulse is None:
+            foot = _isoelectric_px(row_panels)
+        else:
+            foot = pulse.foot_y_px - pulse.height_px + GAIN_MM_MV * ppm_y
+        for p in row_panels:
+            p.baseline_y_px = foot
+        panels.extend(row_panels)
+    gains = [p.height_px / (GAIN_MM_MV * ppm_y) for p in found]
+    n_pulses = len(found)
+
+    signal = _assemble(panels, x_origin, ppm_t, ppm_y, strips)
+    if lowpass_hz is not None:
+        signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
+    record = Record(signal, FS_HZ, LEADS, name)
+    conf = {lead: 0.0 for lead in LEADS}
+    for p in panels:
+        conf[p.lead] = max(conf[p.lead], p.confidence)
+    qc = {
+        "status": "ok",
+        "layout": layout,
+        "px_per_mm": round(float(ppm_x), 4),
+        "px_per_mm_y": round(float(ppm_y), 4),
+        "rotation_deg": round(float(rotation_deg), 3),
+        "grid_found": has_grid,
+        "line_width_px": round(float(line_w_px), 2),
+        "n_cal_pulses": n_pulses,
+        "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
+        "reason": "",
+    }
+    qc.update({f"conf_{lead}": round(conf[lead], 3) for lead in LEADS})
+    return Digitized(record, qc, panels, rotation_deg, ppm_x, x_origin)
+
+
+def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink pixels and trace rows: pixels darker than half the trace's own darkness.
+
+    A first, permissive threshold finds the trace rows; the trace darkness is then measured
+    inside those rows only, so a darker header text or a pale pen do not bias it.
+    """
+    if not (ink > 0.1).any():
+        raise DigitizeError("blank image (no dark ink after grid removal)")
+    rough = ink > 0.25
+    rows_y = find_rows(rough)
+    if len(rows_y) < 3:
+        return rough, rows_y
+    half = max(2, int(0.15 * float(np.median(np.diff(rows_y)))))
+    bands = np.concatenate([ink[max(0, y - half) : y + half + 1].ravel() for y in rows_y])
+    dark = bands[bands > 0.15]
+    level = float(np.percentile(dark, 90)) if len(dark) else 0.5
+    ink_bool = ink > max(0.12, 0.5 * level)
+    return ink_bool, find_rows(ink_bool)
+
+
+def _thin_core(ink_bool: np.ndarray, line_w_px: float) -> np.ndarray:
+    """The ink eroded by a disc almost as wide as the line: its centre line, one or two px thin.
+
+    A thick pen rounds every peak into a cap half a line wide; eroding by that disc brings the
+    cap back to the sample, so peaks and troughs keep their height.
+    """
+    k = round(line_w_px) - 2
+    if k < 2:
+        return ink_bool
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return cv2.erode(ink_bool.view(np.uint8), kernel).astype(bool)
+
+
+def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> float:
+    """Typical trace line thickness: the median vertical run length near the row lines."""
+    half = max(2, int(0.2 * spacing_px))
+    lengths = []
+    for y in rows_y:
+        band = ink_bool[max(0, y - half) : y + half + 1]
+        _, top, bottom, _ = column_runs(band, band.astype(np.float32))
+        lengths.append(bottom - top + 1)
+    all_lengths = np.concatenate(lengths)
+    return float(np.median(all_lengths)) if len(all_lengths) else 1.0
+
+
+def _time_origin(
+    extents: np.ndarray, pulses: list[Pulse | None], ppm_t: float, line_w_px: float
+) -> float:
+    """x of t = 0 from the rows' ink extents (median over rows).
+
+    A row's ink runs from the first sample's line cap to the last one's, half a line width
+    beyond the samples. If the row's calibration pulse is joined to the trace, only the other
+    end is used; otherwise both ends are averaged, which fixes the origin to a fraction of a px.
+    """
+    cap_px = (line_w_px - 1.0) / 2.0
+    span_px = PRINTED_SPAN_S * PAPER_SPEED_MM_S * ppm_t
+    pulse_zone_px = 20.0 * ppm_t
+    origins = []
+    for (left, right), pulse in zip(extents, pulses, strict=True):
+        first, last = left + cap_px, right - cap_px
+        joined = pulse is not None and pulse.x_right_px >= left - 2 and pulse.x_left_px <= right + 2
+        if joined and pulse.x_left_px < left + pulse_zone_px:
+            origins.append(last - span_px)
+        elif joined and pulse.x_right_px > right - pulse_zone_px:
+            origins.append(first)
+        elif abs((last - first) / span_px - 1.0) < 0.01:
+            origins.append(0.5 * (first + last - span_px))
+    if not origins:
+        widest_mm = (extents[:, 1] - extents[:, 0]).max() / ppm_t
+        raise DigitizeError(
+            f"no trace row spans 10 s ({widest_mm:.0f} mm of ink found, {TRACE_SPAN_MM:.0f} mm "
+            "expected)"
+        )
+    return float(np.median(origins))
+
+
+def _time_axis_from_ends(
+    ink_bool: np.ndarray,
+    extents: np.ndarray,
+    pulses: list[Pulse | None],
+    ppm: float,
+    line_w_px: float,
+) -> tuple[float, float]:
+    """(x of t = 0, px per mm along time) from where each row's trace starts and ends.
+
+    Without a grid the pulse height gives the scale only to about 0.5 %, which shifts the end
+    of a 10 s row by several pixels; both ends of the trace fix it instead. The trace starts at
+    the first ink after the gap that follows the pulse's lead-out, within 3 mm of its foot.
+    """
+    cap_px = (line_w_px - 1.0) / 2.0
+    span_mm = PRINTED_SPAN_S * PAPER_SPEED_MM_S
+    firsts, lasts = [], []
+    for (_, right), pulse in zip(extents, pulses, strict=True):
+        if pulse is None or pulse.x_right_px > right - 200 * ppm:
+            continue
+        dy = int(3 * ppm)
+        y = round(pulse.foot_y_px)
+        band = ink_bool[max(0, y - dy) : y + dy + 1, pulse.x_right_px : int(right) + 1].any(axis=0)
+        gaps = np.flatnonzero(~band[: int(6 * ppm)])
+        if len(gaps) == 0:
+            continue
+        after = np.flatnonzero(band[gaps[0] :])
+        if len(after) == 0:
+            continue
+        firsts.append(pulse.x_right_px + gaps[0] + after[0] + cap_px)
+        lasts.append(right - cap_px)
+    if not firsts:
+        return _time_origin(extents, pulses, ppm, line_w_px), ppm
+    ppm_t = (float(np.median(lasts)) - float(np.median(firsts))) / span_mm
+    if abs(ppm_t / ppm - 1.0) > 0.03:
+        return _time_origin(extents, pulses, ppm, line_w_px), ppm
+    return float(np.median(firsts)), ppm_t
+
+
+def _layout(n_rows: int) -> tuple[str, tuple[str, ...]]:
+    """Layout name and default rhythm-strip leads from the number of trace rows."""
+    n_strips = n_rows - len(ROWS_3X4)
+    if n_strips not in DEFAULT_STRIPS:
+        raise DigitizeError(f"unsupported layout ({n_rows} trace rows)")
+    name = "3x4" if n_strips == 0 else f"3x4+{n_strips}"
+    return name, DEFAULT_STRIPS[n_strips]
+
+
+def _find_pulse(
+    ink_bool: np.ndarray, ink: np.ndarray, extent: np.ndarray, y_row: float, ppm: float
+) -> Pulse | None:
+    """The row's calibration pulse at the start of its ink, else at its end."""
+    left, right = int(extent[0]), int(extent[1])
+    y_range = (int(y_row - 16 * ppm), int(y_row + 8 * ppm))
+    for x_range in (
+        (int(left - 20 * ppm), int(left + 12 * ppm)),
+        (int(right - 12 * ppm), int(right + 20 * ppm)),
+    ):
+        pulse = calibration_pulse(ink_bool, ink, x_range, y_range, ppm)
+        if pulse is not None:
+            return pulse
+    return None
+
+
+def _trace_panel(
+    ink_bool: np.ndarray,
+    ink: np.ndarray,
+    lead: str,
+    row: int,
+    t0_s: float,
+    t1_s: float,
+    x_origin: float,
+    ppm_t: float,
+    y_row: float,
+    y_range: tuple[int, int],
+    line_w_px: float,
+) -> Panel:
+    """Viterbi-trace one panel; edges are trimmed by a line width (separator ticks live there)."""
+    px_per_s = PAPER_SPEED_MM_S * ppm_t
+    trim = int(np.ceil(line_w_px / 2 + 1))
+    xa = int(np.floor(x_origin + t0_s * px_per_s)) + (trim if t0_s > 0 else 0)
+    xb = int(np.ceil(x_origin + t1_s * px_per_s)) - (trim if t1_s < DURATION_S else 0)
+    xa, xb = max(0, xa), min(ink_bool.shape[1], xb + 1)
+    ya, yb = max(0, y_range[0]), min(ink_bool.shape[0], y_range[1])
+    if xb - xa < 10:
+        raise DigitizeError(f"panel {lead} lies outside the image")
+    cols, top, bottom, centroid = column_runs(ink_bool[ya:yb, xa:xb], ink[ya:yb, xa:xb])
+    t, b, c = viterbi_trace(
+        cols, top, bottom, centroid, xb - xa, y_row - ya, pull_per_px=0.4 / ppm_t
+    )
+    found = np.isfinite(c)
+    x, y = _drop_stray_ends(*path_points_px(t, b, c, line_w_px), 5.0 * ppm_t)
+    step = np.abs(np.diff(c[found])) if found.sum() > 1 else np.zeros(1)
+    confidence = float(found.mean() * np.mean(step <= 4 * line_w_px + 2)) if found.any() else 0.0
+    return Panel(lead, row, t0_s, t1_s, y_row, x + xa, y + ya, confidence)
+
+
+def _drop_stray_ends(
+    x: np.ndarray, y: np.ndarray, max_jump_px: float, n_edge: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop up to ``n_edge`` points at each end that jump more than ``max_jump_px`` inwards.
+
+    A panel's first columns may hold only a label or the calibration pulse (the pen starts a
+    fraction of a pixel later), which the path has no neighbour to reject.
+    """
+    ok = np.isfinite(y)
+    x, y = x[ok], y[ok]
+    lo, hi = 0, len(y)
+    for _ in range(n_edge):
+        if hi - lo > 2 and abs(y[lo] - y[lo + 1]) > max_jump_px:
+            lo += 1
+        if hi - lo > 2 and abs(y[hi - 1] - y[hi - 2]) > max_jump_px:
+            hi -= 1
+    return x[lo:hi], y[lo:hi]
+
+
+def _isoelectric_px(panels: list[Panel]) -> float:
+    """The most common trace height of a row (isoelectric line), a fallback 0 mV line."""
+    ys = np.concatenate([p.y_px[np.isfinite(p.y_px)] for p in panels])
+    if len(ys) == 0:
+        return float(panels[0].baseline_y_px)
+    lo = np.floor(ys.min())
+    hist = np.bincount(np.round((ys - lo) * 2).astype(np.int64))
+    return float(lo + np.argmax(np.convolve(hist, np.ones(3), mode="same")) / 2)
+
+
+def _panel_mv(p: Panel, x_origin: float, ppm_t: float, ppm_y: float) -> np.ndarray:
+    """The panel on the 10 s, 500 Hz time base in mV (NaN outside its time span)."""
+    n = round(DURATION_S * FS_HZ)
+    t_s = np.arange(n) / FS_HZ
+    out = np.full(n, np.nan)
+    inside = (t_s >= p.t_start_s - 1e-9) & (t_s < p.t_end_s - 1e-9)
+    x = x_origin + t_s[inside] * PAPER_SPEED_MM_S * ppm_t
+    finite = np.isfinite(p.y_px)
+    if finite.sum() < 2:
+        return out
+    y = np.interp(x, p.x_px[finite], p.y_px[finite])
+    out[inside] = (p.baseline_y_px - y) / (GAIN_MM_MV * ppm_y)
+    return out
+
+
+def _assemble(
+    panels: list[Panel], x_origin: float, ppm_t: float, ppm_y: float, strips: tuple[str, ...]
+) -> np.ndarray:
+    """(n, 12) mV: each 3×4 panel in its column's time, rhythm strips over the whole 10 s.
+
+    A strip keeps the layout's standard lead unless it clearly mismatches that lead's panel and
+    another 3×4 lead matches well (similar leads such as II and aVF must not swap). A strip
+    replaces its lead's short panel.
+    """
+    n = round(DURATION_S * FS_HZ)
+    signal = np.full((n, len(LEADS)), np.nan)
+    grid_mv: dict[str, np.ndarray] = {}
+    for p in panels:
+        if p.t_end_s - p.t_start_s < DURATION_S:
+            grid_mv[p.lead] = _panel_mv(p, x_origin, ppm_t, ppm_y)
+            signal[:, LEADS.index(p.lead)] = grid_mv[p.lead]
+    for p in panels:
+        if p.t_end_s - p.t_start_s >= DURATION_S:
+            mv = _panel_mv(p, x_origin, ppm_t, ppm_y)
+            errors = strip_lead_errors(mv, grid_mv)
+            if errors and errors.get(p.lead, np.inf) > STRIP_MATCH_MAX_ERROR:
+                best = min(errors, key=errors.get)
+                if errors[best] < STRIP_MATCH_MAX_ERROR:
+                    p.lead = best
+            signal[:, LEADS.index(p.lead)] = mv
+    return signal
+
+
+def lowpass_runs(signal_mv: np.ndarray, fs_hz: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth low-pass of every finite stretch of every column."""
+    sos = butter(2, cutoff_hz / (fs_hz / 2), output="sos")
+    out = signal_mv.copy()
+    for j in range(signal_mv.shape[1]):
+        ok = np.concatenate(([0], np.isfinite(signal_mv[:, j]).view(np.int8), [0]))
+        edges = np.flatnonzero(np.diff(ok))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            if b - a > 15:
+                out[a:b, j] = sosfiltfilt(sos, signal_mv[a:b, j], padlen=min(12, b - a - 1))
+    return out
+
+
+__all__ = ["DigitizeError", "Digitized", "ImageError", "digitize_array", "digitize_image"]

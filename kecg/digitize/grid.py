@@ -1,0 +1,170 @@
+"""Paper geometry from pixels alone: ink maps, rotation, grid removal and grid pitch.
+
+Nothing here trusts file metadata. Rotation maximises the sharpness of the projection of every
+non-paper pixel (grid lines and traces both run along the page axes); the grid is removed as
+whatever stays dark along whole image rows or columns (so its colour does not matter); the pitch
+is the spectral peak of the grid's intensity profile next to a rough scale from the trace span.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+
+PAPER_SPEED_MM_S = 25.0
+GAIN_MM_MV = 10.0
+TRACE_SPAN_MM = 250.0  # 10 s at 25 mm/s: the width of every standard layout's traces
+
+
+def darkness_maps(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two float32 maps in [0, 1] relative to the local paper level.
+
+    ``ink``: how dark the brightest channel is (a black or blue trace is dark in every channel,
+    a coloured grid is bright in at least one). ``nonpaper``: how dark the darkest channel is
+    (grid lines of any colour, traces and text). Uneven lighting is divided out first.
+    """
+    rgb = np.asarray(rgb)
+    v = rgb.max(axis=2).astype(np.float32)
+    m = rgb.min(axis=2).astype(np.float32)
+    paper = _paper_level(v)
+    ink = np.clip(1.0 - v / paper, 0.0, 1.0)
+    nonpaper = np.clip(1.0 - m / paper, 0.0, 1.0)
+    return ink, nonpaper
+
+
+def _paper_level(v: np.ndarray) -> np.ndarray:
+    """Smooth local paper brightness: a coarse 90th percentile of the brightest channel."""
+    h, w = v.shape
+    cell = max(8, round(max(h, w) / 48))
+    gh, gw = max(1, h // cell), max(1, w // cell)
+    tiles = v[: gh * cell, : gw * cell].reshape(gh, cell, gw, cell)[:, ::2, :, ::2]
+    level = np.percentile(tiles.transpose(0, 2, 1, 3).reshape(gh, gw, -1), 90, axis=2)
+    level = cv2.GaussianBlur(level.astype(np.float32), (0, 0), 1.0)
+    level = cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.maximum(level, 32.0)
+
+
+def _projection_sharpness(ys: np.ndarray, xs: np.ndarray, wts: np.ndarray, angles_deg: np.ndarray):
+    """Sum of squared 1-px histogram bins of rows and columns after undoing each angle."""
+    scores = np.empty(len(angles_deg))
+    for i, a in enumerate(np.deg2rad(angles_deg)):
+        c, s = np.cos(a), np.sin(a)
+        r = ys * c + xs * s
+        q = xs * c - ys * s
+        hr = np.bincount((r - r.min()).astype(np.int64), weights=wts)
+        hq = np.bincount((q - q.min()).astype(np.int64), weights=wts)
+        scores[i] = hr @ hr + hq @ hq
+    return scores
+
+
+def _weighted_points(
+    nonpaper: np.ndarray, scale: float, max_points: int = 250_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates and weights of non-paper pixels of ``nonpaper`` resized by ``scale``."""
+    small = cv2.resize(nonpaper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ys, xs = np.nonzero(small > 0.08)
+    step = max(1, len(ys) // max_points)
+    ys, xs = ys[::step], xs[::step]
+    h, w = small.shape
+    return (
+        (ys - h / 2).astype(np.float64),
+        (xs - w / 2).astype(np.float64),
+        small[ys, xs].astype(np.float64),
+    )
+
+
+def estimate_rotation_deg(nonpaper: np.ndarray, max_deg: float = 15.0) -> float:
+    """In-plane rotation of the page (counter-clockwise positive, OpenCV convention) in degrees.
+
+    Coarse search on a small copy, then a fine search at about 1600 px width with a parabolic
+    peak fit; the result is modulo 90° folded into ±45° (the grid cannot tell a quarter turn).
+    """
+    h, w = nonpaper.shape
+    coarse_scale = min(1.0, 500.0 / max(h, w))
+    pts = _weighted_points(nonpaper, coarse_scale)
+    angles = np.arange(-max_deg, max_deg + 1e-9, 0.25)
+    best = float(angles[np.argmax(_projection_sharpness(*pts, angles))])
+    fine_scale = min(1.0, 1600.0 / max(h, w))
+    pts = _weighted_points(nonpaper, fine_scale)
+    for half_width, step in ((0.3, 0.05), (0.06, 0.01)):
+        angles = best + np.arange(-half_width, half_width + 1e-9, step)
+        scores = _projection_sharpness(*pts, angles)
+        k = int(np.argmax(scores))
+        best = float(angles[k])
+        if 0 < k < len(angles) - 1:
+            best += step * _parabolic_offset(scores[k - 1], scores[k], scores[k + 1])
+    return best
+
+
+def _parabolic_offset(left: float, centre: float, right: float) -> float:
+    """Sub-sample position (−0.5..0.5) of a peak from three neighbouring values."""
+    denom = left - 2 * centre + right
+    return 0.0 if denom >= 0 else float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
+
+
+def rotate(image: np.ndarray, angle_deg: float, border: float = 0.0) -> np.ndarray:
+    """Undo a rotation of ``angle_deg`` (counter-clockwise positive) about the image centre."""
+    if angle_deg == 0.0:
+        return image
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -angle_deg, 1.0)
+    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
+
+
+def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
+    """Subtract from ``ink`` what stays dark along most of each row and column (grid lines).
+
+    Works per tile (``n_tiles`` strips each way) so a slight residual tilt does not smear a line,
+    and uses the 20th percentile so a sloping trace (sparse along a row) is kept. A flat trace
+    can fill a whole tile row, so no row may lose more than the darkest grid lines do (the
+    97th percentile of the row levels). Pixels darker than the grid there are rescaled, so a
+    trace crossing a grid line stays dark.
+    """
+    h, w = ink.shape
+    levels = []
+    for axis in (0, 1):
+        length = w if axis == 0 else h
+        edges = np.linspace(0, length, n_tiles + 1).astype(int)
+        for a, b in itertools.pairwise(edges):
+            if axis == 0:
+                levels.append((axis, a, b, np.percentile(ink[:, a:b:2], 20, axis=1)))
+            else:
+                levels.append((axis, a, b, np.percentile(ink[a:b:2, :], 20, axis=0)))
+    cap = float(np.percentile(np.concatenate([lv for *_, lv in levels]), 97))
+    grid = np.zeros_like(ink)
+    for axis, a, b, level in levels:
+        level = np.minimum(level, cap).astype(ink.dtype)
+        if axis == 0:
+            np.maximum(grid[:, a:b], level[:, None], out=grid[:, a:b])
+        else:
+            np.maximum(grid[a:b, :], level[None, :], out=grid[a:b, :])
+    return np.clip((ink - grid) / np.maximum(1.0 - grid, 0.05), 0.0, 1.0)
+
+
+def estimate_pitch_px(profile: np.ndarray, rough_px: float, tolerance: float = 0.12) -> float:
+    """Grid pitch in px (period of ``profile``) within ``rough_px``·(1 ± tolerance), or NaN.
+
+    The profile is high-passed and zero-padded; the spectral peak in the window is refined by a
+    parabolic fit and accepted only if it stands well above the spectrum around it (a grid).
+    """
+    p = np.asarray(profile, dtype=np.float64)
+    if len(p) < 8 * rough_px:
+        return float("nan")
+    k = max(3, round(rough_px * 2) | 1)
+    p = p - np.convolve(p, np.ones(k) / k, mode="same")
+    p = p * np.hanning(len(p))
+    n_fft = 1 << int(np.ceil(np.log2(len(p) * 8)))
+    spec = np.abs(np.fft.rfft(p, n_fft))
+    freqs = np.fft.rfftfreq(n_fft)
+    lo, hi = 1.0 / (rough_px * (1 + tolerance)), 1.0 / (rough_px * (1 - tolerance))
+    window = np.flatnonzero((freqs >= lo) & (freqs <= min(hi, 0.5)))
+    if len(window) < 3:
+        return float("nan")
+    i = int(window[np.argmax(spec[window])])
+    around = spec[(freqs >= 0.5 * lo) & (freqs <= min(2.0 * hi, 0.5))]
+    if spec[i] < 4.0 * np.median(around) or i in (window[0], window[-1]):
+        return float("nan")
+    f_peak = freqs[i] + (freqs[1] - freqs[0]) * _parabolic_offset(spec[i - 1], spec[i], spec[i + 1])
+    return 1.0 / f_peak

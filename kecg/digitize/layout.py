@@ -1,0 +1,190 @@
+"""Page layout from the de-rotated ink: trace rows, their time extent, calibration pulses, leads.
+
+Standard layouts fix which lead each panel holds, so nothing is read from the lead labels.
+Rhythm strips are identified by matching them against the 3×4 panels they repeat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+ROWS_3X4: tuple[tuple[str, ...], ...] = (
+    ("I", "aVR", "V1", "V4"),
+    ("II", "aVL", "V2", "V5"),
+    ("III", "aVF", "V3", "V6"),
+)
+DEFAULT_STRIPS: dict[int, tuple[str, ...]] = {
+    0: (),
+    1: ("II",),
+    2: ("II", "V5"),
+    3: ("V1", "II", "V5"),
+}
+
+
+def find_rows(ink_bool: np.ndarray) -> np.ndarray:
+    """y of every trace row (its densest ink line), top to bottom.
+
+    Candidate rows are peaks of the row projection; text lines are dropped because a trace row
+    is covered by ink over nearly its whole width, a line of text is not.
+    """
+    h, w = ink_bool.shape
+    proj = gaussian_filter1d(ink_bool.sum(axis=1).astype(np.float64), max(1.0, h / 400))
+    peaks, _ = find_peaks(proj, distance=max(2, h // 18), height=0.35 * proj.max())
+    if len(peaks) == 0:
+        return peaks
+    half_band = max(2, h // 30)
+    cover = np.array(
+        [
+            _longest_run(ink_bool[max(0, y - half_band) : y + half_band].any(axis=0), w // 40)[1]
+            for y in peaks
+        ]
+    )
+    return peaks[cover >= 0.75 * cover.max()]
+
+
+def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int]:
+    """(start, length) of the longest stretch of ``occupied`` after closing gaps ≤ ``max_gap``."""
+    idx = np.flatnonzero(occupied)
+    if len(idx) == 0:
+        return 0, 0
+    breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
+    starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+    ends = np.concatenate((idx[breaks], [idx[-1]]))
+    k = int(np.argmax(ends - starts))
+    return int(starts[k]), int(ends[k] - starts[k] + 1)
+
+
+def row_extents(
+    ink_bool: np.ndarray, rows_y: np.ndarray, half_band_px: int, max_gap_px: int
+) -> np.ndarray:
+    """(left, right) pixel columns of each row's longest ink stretch, shape (n_rows, 2)."""
+    out = np.zeros((len(rows_y), 2))
+    for i, y in enumerate(rows_y):
+        band = ink_bool[max(0, y - half_band_px) : y + half_band_px + 1]
+        start, length = _longest_run(band.any(axis=0), max_gap_px)
+        out[i] = start, start + length - 1
+    return out
+
+
+@dataclass
+class Pulse:
+    """A calibration pulse: foot y (the 0 mV line), height and pen width in px, top's x span."""
+
+    foot_y_px: float
+    height_px: float
+    line_w_px: float
+    x_left_px: int
+    x_right_px: int
+
+
+def calibration_pulse(
+    ink_bool: np.ndarray,
+    weight: np.ndarray,
+    x_range: tuple[int, int],
+    y_range: tuple[int, int],
+    px_per_mm: float,
+) -> Pulse | None:
+    """The 1 mV calibration pulse in the given box, or None.
+
+    The pulse is a rectangle: its ink piles up on two horizontal levels, the top and the foot,
+    about 10 mm apart; the foot (the lower one) is the row's 0 mV line. Levels are ink-weighted
+    centroids, so the foot is sub-pixel; the top's thickness is the pen width.
+    """
+    x0, x1 = max(0, x_range[0]), min(ink_bool.shape[1], x_range[1])
+    y0, y1 = max(0, y_range[0]), min(ink_bool.shape[0], y_range[1])
+    if x1 - x0 < 3 * px_per_mm or y1 - y0 < 8 * px_per_mm:
+        return None
+    wts = np.where(ink_bool[y0:y1, x0:x1], weight[y0:y1, x0:x1], 0.0)
+    occupied_cols = np.flatnonzero(wts.sum(axis=0) > 0)
+    if len(occupied_cols) < 4 * px_per_mm:
+        return None
+    prof = wts.sum(axis=1)
+    smooth = gaussian_filter1d(prof, max(0.5, 0.15 * px_per_mm))
+    peaks, _ = find_peaks(smooth, height=0.3 * px_per_mm * weight.max())
+    if len(peaks) < 2:
+        return None
+    best = None
+    for i in range(len(peaks)):
+        for j in range(i + 1, len(peaks)):
+            height = peaks[j] - peaks[i]
+            if abs(height / (10.0 * px_per_mm) - 1.0) < 0.15:
+                score = smooth[peaks[i]] + smooth[peaks[j]]
+                if best is None or score > best[0]:
+                    best = (score, peaks[i], peaks[j])
+    if best is None:
+        return None
+    _, top_i, foot_i = best
+    half = max(1, round(0.3 * px_per_mm))
+
+    def centroid(i: int) -> float:
+        seg = prof[max(0, i - half) : i + half + 1]
+        ys = np.arange(max(0, i - half), max(0, i - half) + len(seg))
+        return float(ys @ seg / seg.sum())
+
+    top = centroid(top_i)
+    lo = top_i
+    while lo > 0 and prof[lo - 1] > 0.5 * prof[top_i]:
+        lo -= 1
+    hi = top_i
+    while hi < len(prof) - 1 and prof[hi + 1] > 0.5 * prof[top_i]:
+        hi += 1
+    line_w_px = float(hi - lo + 1)
+    top_cols = np.flatnonzero(ink_bool[y0 + lo : y0 + hi + 1, x0:x1].any(axis=0))
+    breaks = np.flatnonzero(np.diff(top_cols) > 1)  # the top ends where a label may follow
+    last = top_cols[breaks[0]] if len(breaks) else top_cols[-1]
+    x_left, x_right = x0 + int(top_cols[0]), x0 + int(last)
+    foot = _pulse_foot(ink_bool, weight, x_left, x_right, y0 + foot_i, line_w_px, px_per_mm)
+    if foot is None:
+        return None
+    return Pulse(foot, foot - (y0 + top), line_w_px, x_left, x_right)
+
+
+def _pulse_foot(
+    ink_bool: np.ndarray,
+    weight: np.ndarray,
+    x_left: int,
+    x_right: int,
+    y_guess: int,
+    line_w_px: float,
+    px_per_mm: float,
+) -> float | None:
+    """Ink centroid of the pulse's foot just outside its two edges (the lead-in and lead-out).
+
+    Only the 1.5 mm beside the rectangle count, so the trace's own isoelectric level (which
+    may sit off 0 mV) does not pull the foot; without lead-ins, the bottom ends of the edges.
+    """
+    reach = max(2, round(1.5 * px_per_mm))
+    clear = int(np.ceil(line_w_px / 2)) + 1
+    dy = max(2, round(1.0 * px_per_mm))
+    y0, y1 = max(0, y_guess - dy), min(ink_bool.shape[0], y_guess + dy + 1)
+    cols = np.r_[max(0, x_left - reach) : max(0, x_left - clear),
+                 x_right + clear : min(ink_bool.shape[1], x_right + reach)]  # fmt: skip
+    if len(cols):
+        wts = np.where(ink_bool[y0:y1][:, cols], weight[y0:y1][:, cols], 0.0).sum(axis=1)
+        if wts.sum() > 0:
+            return float(y0 + np.arange(y1 - y0) @ wts / wts.sum())
+    edge = ink_bool[y0:y1, x_left]
+    if not edge.any():
+        return None
+    return float(y0 + np.flatnonzero(edge)[-1] - (line_w_px - 1) / 2)
+
+
+def strip_lead_errors(strip_mv: np.ndarray, panels_mv: dict[str, np.ndarray]) -> dict[str, float]:
+    """Normalised mismatch between a 10 s strip and each 3×4 panel lead over that panel's time.
+
+    ``panels_mv`` holds each 3×4 lead on the 10 s time base (NaN outside its column). The error is
+    the RMS difference after removing medians, divided by the panel's RMS: ≈ 0 for the same lead.
+    """
+    out = {}
+    for lead, panel in panels_mv.items():
+        both = np.isfinite(panel) & np.isfinite(strip_mv)
+        if both.sum() < 50:
+            continue
+        a = strip_mv[both] - np.median(strip_mv[both])
+        b = panel[both] - np.median(panel[both])
+        out[lead] = float(np.sqrt(np.mean((a - b) ** 2)) / max(np.sqrt(np.mean(b**2)), 1e-6))
+    return out

@@ -1,0 +1,69 @@
+"""The standard digitization metric: per-lead SNR against the true signal (CinC Challenge 2024).
+
+``SNR = 10·log10(Σ x² / Σ (x̂ − x)²)`` over the samples the image shows, with no time shift and no
+vertical offset correction. A sample the digitizer left NaN where the image showed the lead counts
+as a prediction of 0 mV, as in the challenge, so missing output is penalised, not ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kecg.io import LEADS, Record
+
+
+def snr_db(true_mv: np.ndarray, est_mv: np.ndarray, shown: np.ndarray | None = None) -> float:
+    """SNR in dB of ``est_mv`` against ``true_mv`` (same rate) over the ``shown`` samples.
+
+    ``shown`` is a boolean mask of the samples the image shows (default: where ``true_mv`` is
+    finite). Returns NaN when no sample is shown and +inf for a perfect match.
+    """
+    true_mv = np.asarray(true_mv, dtype=np.float64)
+    est_mv = np.asarray(est_mv, dtype=np.float64)
+    n = min(len(true_mv), len(est_mv))
+    true_mv, est_mv = true_mv[:n], est_mv[:n]
+    mask = np.isfinite(true_mv) if shown is None else np.asarray(shown[:n], bool)
+    mask &= np.isfinite(true_mv)
+    if not mask.any():
+        return float("nan")
+    x = true_mv[mask]
+    err = np.nan_to_num(est_mv[mask], nan=0.0) - x
+    noise = float(np.sum(err**2))
+    signal = float(np.sum(x**2))
+    if noise == 0.0:
+        return float("inf")
+    return 10.0 * np.log10(signal / noise) if signal > 0 else float("-inf")
+
+
+def record_snr_db(
+    true: Record, est: Record, shown_s: dict[str, list[tuple[float, float]]] | None = None
+) -> dict[str, float]:
+    """Per-lead SNR (dB) of a digitized record against the true one, keyed by lead.
+
+    ``shown_s`` maps a lead to the time intervals (seconds) the image printed it, e.g. from the
+    image sidecar's panels; without it, every sample where the estimate is finite counts.
+    """
+    fs_hz = true.fs_hz
+    if abs(est.fs_hz - fs_hz) > 1e-9:
+        raise ValueError(f"sampling rates differ: {true.fs_hz} vs {est.fs_hz} Hz")
+    true12, est12 = true.standard12(), est.standard12()
+    n = min(true12.signal_mv.shape[0], est12.signal_mv.shape[0])
+    out: dict[str, float] = {}
+    for j, lead in enumerate(LEADS):
+        if shown_s is None:
+            shown = np.isfinite(est12.signal_mv[:n, j])
+        else:
+            shown = np.zeros(n, bool)
+            for t0_s, t1_s in shown_s.get(lead, []):
+                shown[round(t0_s * fs_hz) : round(t1_s * fs_hz)] = True
+        if shown.any():
+            out[lead] = snr_db(true12.signal_mv[:n, j], est12.signal_mv[:n, j], shown)
+    return out
+
+
+def shown_intervals_s(sidecar: dict) -> dict[str, list[tuple[float, float]]]:
+    """The time intervals each lead is printed, from an image sidecar's ``panels``."""
+    shown: dict[str, list[tuple[float, float]]] = {}
+    for panel in sidecar["panels"]:
+        shown.setdefault(panel["lead"], []).append((panel["t_start_s"], panel["t_end_s"]))
+    return shown

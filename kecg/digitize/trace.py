@@ -1,0 +1,169 @@
+"""Trace extraction: a Viterbi path through the dark pixel runs of each image column.
+
+Candidates are the vertical runs of ink in every column of a panel; the path minimises the
+vertical jump between consecutive columns plus a small pull towards the row's baseline, so it
+follows its own trace through labels, grid residue and complexes of neighbouring rows. Each
+chosen run becomes one y value: its ink centroid, or its tip for a peak or trough.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_CANDIDATES = 8
+START_PULL = 20.0  # the first column has no neighbour: keep it off labels and pulses above
+
+
+def column_runs(
+    ink_bool: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vertical runs of ``True`` in every column: (column, top, bottom inclusive, centroid y).
+
+    The centroid weighs each pixel by ``weight`` (ink darkness), which gives sub-pixel values.
+    """
+    h, w = ink_bool.shape
+    padded = np.zeros((h + 2, w), np.int8)
+    padded[1:-1] = ink_bool
+    step = np.diff(padded, axis=0)
+    cs, rs = np.nonzero(step.T == 1)
+    _, re = np.nonzero(step.T == -1)
+    top, bottom = rs, re - 1
+    wcum = np.zeros((h + 1, w))
+    ycum = np.zeros((h + 1, w))
+    wts = np.where(ink_bool, weight, 0.0)
+    np.cumsum(wts, axis=0, out=wcum[1:])
+    np.cumsum(wts * np.arange(h)[:, None], axis=0, out=ycum[1:])
+    mass = wcum[bottom + 1, cs] - wcum[top, cs]
+    centroid = np.where(
+        mass > 0,
+        (ycum[bottom + 1, cs] - ycum[top, cs]) / np.maximum(mass, 1e-12),
+        0.5 * (top + bottom),
+    )
+    return cs, top, bottom, centroid
+
+
+def viterbi_trace(
+    cols: np.ndarray,
+    top: np.ndarray,
+    bottom: np.ndarray,
+    centroid: np.ndarray,
+    n_cols: int,
+    baseline_px: float,
+    pull_per_px: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cheapest left-to-right path, one run per non-empty column.
+
+    Cost = vertical gap between consecutive runs (0 when they touch) + ``pull_per_px``·distance
+    of the run centroid from ``baseline_px`` (``START_PULL`` times stronger in the first column,
+    which has no predecessor to anchor it). Returns per column (length ``n_cols``) the chosen
+    run's top, bottom and centroid, NaN where a column has no candidate.
+    """
+    out = np.full((3, n_cols), np.nan)
+    if len(cols) == 0:
+        return out[0], out[1], out[2]
+    order = np.lexsort((np.abs(centroid - baseline_px), cols))
+    cols, top, bottom, centroid = cols[order], top[order], bottom[order], centroid[order]
+    starts = np.searchsorted(cols, np.arange(n_cols))
+    counts = np.diff(np.append(starts, len(cols)))
+    present = np.flatnonzero(counts > 0)
+    k_max = min(MAX_CANDIDATES, int(counts.max()))
+    n = len(present)
+    rank = np.arange(len(cols)) - starts[cols]
+    keep = rank < k_max
+    t = np.full((n, k_max), np.nan)
+    b = np.full((n, k_max), np.nan)
+    c = np.full((n, k_max), np.nan)
+    row_of_col = np.full(n_cols, -1)
+    row_of_col[present] = np.arange(n)
+    ri, ki = row_of_col[cols[keep]], rank[keep]
+    t[ri, ki], b[ri, ki], c[ri, ki] = top[keep], bottom[keep], centroid[keep]
+    node = np.where(np.isnan(c), np.inf, pull_per_px * np.abs(c - baseline_px))
+    cost = START_PULL * node[0]
+    back = np.zeros((n, k_max), np.int64)
+    for i in range(1, n):
+        gap = np.maximum(
+            np.maximum(t[i][None, :] - b[i - 1][:, None], t[i - 1][:, None] - b[i][None, :]), 0.0
+        )
+        total = cost[:, None] + np.nan_to_num(gap, nan=np.inf)
+        back[i] = np.argmin(total, axis=0)
+        cost = total[back[i], np.arange(k_max)] + node[i]
+    path = np.empty(n, np.int64)
+    path[-1] = int(np.argmin(cost))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    sel = np.arange(n)
+    out[0, present], out[1, present], out[2, present] = t[sel, path], b[sel, path], c[sel, path]
+    return out[0], out[1], out[2]
+
+
+def path_values_px(
+    top: np.ndarray, bottom: np.ndarray, centroid: np.ndarray, line_w_px: float
+) -> np.ndarray:
+    """One y per column from the chosen runs of a path (thin, eroded lines work best).
+
+    A run taller than the line is a steep stroke or an extremum. If both neighbouring runs lie
+    below its top it is a peak (value = top + half a line width), if both lie above its bottom a
+    trough; otherwise the centroid. A tall run between two thin ones is a crossing object
+    (another row's trace, a separator tick) and takes the neighbours' mean. Empty columns are
+    interpolated.
+    """
+    y = centroid.copy()
+    ok = np.isfinite(centroid)
+    if ok.sum() < 3:
+        return y
+    idx = np.flatnonzero(ok)
+    c, t, b = centroid[idx], top[idx], bottom[idx]
+    v = c.copy()
+    half = (line_w_px - 1.0) / 2.0
+    length = b - t + 1
+    tall = length > line_w_px + 1
+    inner = np.zeros(len(idx), bool)
+    inner[1:-1] = True
+    t_prev, t_next = np.roll(t, 1), np.roll(t, -1)
+    b_prev, b_next = np.roll(b, 1), np.roll(b, -1)
+    peak = inner & tall & (t_prev > t) & (t_next >= t)
+    trough = inner & tall & (b_prev < b) & (b_next <= b) & ~peak
+    v[peak] = t[peak] + half
+    v[trough] = b[trough] - half
+    thin = 1.6 * line_w_px + 1
+    len_prev, len_next = np.roll(length, 1), np.roll(length, -1)
+    crossing = inner & (length > 3 * line_w_px + 2) & (len_prev <= thin) & (len_next <= thin)
+    v[crossing] = 0.5 * (np.roll(c, 1)[crossing] + np.roll(c, -1)[crossing])
+    y[idx] = v
+    if not ok.all():
+        y[~ok] = np.interp(np.flatnonzero(~ok), idx, v)
+    return y
+
+
+def path_points_px(
+    top: np.ndarray, bottom: np.ndarray, centroid: np.ndarray, line_w_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-column (x, y) points of a path: steep strokes resolved within their column.
+
+    A column crossed by a steep monotone stroke holds the curve from where it enters to where
+    it leaves, so instead of one centroid it gives two points, its lower end at the entry side
+    and its upper end at the exit side, ``line_w_px``/2 either side of the column centre. Other
+    columns keep :func:`path_values_px`. x is the column index (pixel centre), sorted.
+    """
+    y = path_values_px(top, bottom, centroid, line_w_px)
+    x = np.arange(len(y), dtype=np.float64)
+    ok = np.isfinite(centroid)
+    if ok.sum() < 3:
+        return x, y
+    idx = np.flatnonzero(ok)
+    c, t, b = centroid[idx], top[idx], bottom[idx]
+    length = b - t + 1
+    inner = np.zeros(len(idx), bool)
+    inner[1:-1] = True
+    c_prev, c_next = np.roll(c, 1), np.roll(c, -1)
+    steep = inner & (length > 2 * line_w_px + 1) & (np.abs(y[idx] - c) < 1e-9)
+    rising = steep & (c_prev > c) & (c > c_next)
+    falling = steep & (c_prev < c) & (c < c_next)
+    mono = rising | falling
+    d = max(0.5, 0.5 * line_w_px)
+    enter = np.where(rising, b, t)[mono]
+    leave = np.where(rising, t, b)[mono]
+    xs = np.concatenate([x[~np.isin(x, idx[mono])], idx[mono] - d, idx[mono] + d])
+    ys = np.concatenate([y[~np.isin(x, idx[mono])], enter, leave])
+    order = np.argsort(xs, kind="stable")
+    return xs[order], ys[order]

@@ -1,0 +1,459 @@
+"""Print a 12-lead ECG as a paper-ECG image with its true geometry (the image sidecar).
+
+The page is drawn in its own pixel frame at ``dpi``: a grid of 1 mm / 5 mm squares, a header of
+invented patient and device text, calibration pulses, lead labels and the traces at 25 mm/s and
+10 mm/mV in a 3×4 layout plus one ("3x4+1": II) or three ("3x4+3": V1, II, V5) 10 s rhythm strips.
+Column k of the 3×4 shows seconds 2.5k–2.5(k+1). Traces are not clipped at their panel box, so
+large complexes overlap the neighbouring rows as on real printouts. Scan and photo degradations
+(``kecg.synth.artifacts``) then move the page into the image; ``page_to_image`` records that map.
+Every random choice comes from the ``rng`` passed in, so one rng state gives one byte-exact image.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.signal import find_peaks
+
+from kecg.io.records import LEADS
+from kecg.synth.artifacts import ARTIFACTS, JPEG_QUALITY, apply_artifacts
+
+PAPER_SPEED_MM_S = 25.0
+GAIN_MM_MV = 10.0
+DURATION_S = 10.0
+COLUMN_S = 2.5
+MINOR_MM = 1.0
+MAJOR_MM = 5.0
+CAL_PULSE_S = 0.2
+CAL_REGION_MM = 10.0
+CAL_LEAD_IN_MM = 2.0
+POLY_TOLERANCE_PX = 0.1
+PNG_PARAMS = [
+    cv2.IMWRITE_PNG_COMPRESSION, 3, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED
+]  # fmt: skip
+
+ROWS_3X4: tuple[tuple[str, ...], ...] = (
+    ("I", "aVR", "V1", "V4"),
+    ("II", "aVL", "V2", "V5"),
+    ("III", "aVF", "V3", "V6"),
+)
+LAYOUTS: dict[str, tuple[str, ...]] = {"3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
+
+# grid colour name -> (minor line BGR, major line BGR); "bw" pages are returned in greyscale
+GRID_COLORS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]] | None] = {
+    "red": ((200, 200, 255), (110, 110, 235)),
+    "pink": ((225, 212, 255), (185, 160, 250)),
+    "orange": ((190, 222, 255), (90, 160, 245)),
+    "green": ((205, 235, 205), (120, 195, 120)),
+    "blue": ((250, 225, 205), (225, 165, 120)),
+    "grey": ((215, 215, 215), (150, 150, 150)),
+    "bw": ((205, 205, 205), (140, 140, 140)),
+    "none": None,
+}
+_GRID_WEIGHTS = (0.26, 0.22, 0.06, 0.10, 0.10, 0.10, 0.10, 0.06)
+_TRACE_COLORS = ((15, 15, 15), (0, 0, 0), (110, 35, 10), (90, 20, 20))
+_FONTS = (
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_PLAIN,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_COMPLEX_SMALL,
+)
+_PAPERS_MM = {"A4": (297.0, 210.0), "letter": (279.4, 215.9)}
+_SYLLABLES = (
+    "ka", "ro", "len", "mi", "ta", "vor", "sel", "da", "ni", "bru", "fen", "lo", "mar", "tis",
+    "qua", "ber", "zo", "el", "an", "dri", "ko", "sa", "vel", "un", "ria", "pet", "gor", "ly",
+)  # fmt: skip
+_DEVICES = (
+    "Kestrel ECG-12",
+    "Corvus CardioPrint 3",
+    "Meridian EKG 500",
+    "Halcyon HX-12",
+    "Vireo 1200",
+    "Altair Cardio S",
+)
+_FILTERS = ("0.05-150 Hz", "0.05-100 Hz", "0.5-40 Hz", "0.15-40 Hz", "0.05-40 Hz")
+
+
+def render_ecg(
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    *,
+    rng: np.random.Generator,
+    layout: str | None = None,
+    dpi: int | None = None,
+    artifacts: str = "clean",
+) -> tuple[np.ndarray, dict]:
+    """Print a 10 s 12-lead ECG (``signal_mv`` (n_samples, 12), ``LEADS`` order) as an image.
+
+    Returns the image (uint8 BGR (H, W, 3), or greyscale (H, W) for black-and-white copies) and
+    its sidecar dict per docs/data-formats.md, without ``ecg_id`` and ``image``. ``layout`` and
+    ``dpi`` are drawn from ``rng`` when None. NaN samples (leads not recorded) are left blank.
+    """
+    signal_mv = np.asarray(signal_mv, dtype=np.float64)
+    if not fs_hz > 0:
+        raise ValueError(f"fs_hz must be positive, got {fs_hz}")
+    if signal_mv.ndim != 2 or signal_mv.shape[1] != len(LEADS):
+        raise ValueError(f"signal_mv must be (n_samples, {len(LEADS)}), got {signal_mv.shape}")
+    if signal_mv.shape[0] < round(DURATION_S * fs_hz):
+        raise ValueError(
+            f"signal_mv holds {signal_mv.shape[0] / fs_hz:.2f} s, the printout needs {DURATION_S} s"
+        )
+    if artifacts not in ARTIFACTS:
+        raise ValueError(f"artifacts must be one of {ARTIFACTS}, got {artifacts!r}")
+    if layout is None:
+        layout = str(rng.choice(list(LAYOUTS), p=[0.6, 0.4]))
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {tuple(LAYOUTS)}, got {layout!r}")
+    if dpi is None:
+        # 100–300 dpi, weighted to the low end (median 150) like office scans; keeps files small.
+        dpi = round(100.0 + 200.0 * rng.random() ** 2)
+    if not 50 <= dpi <= 600:
+        raise ValueError(f"dpi must be within 50–600, got {dpi}")
+
+    px_per_mm = dpi / 25.4
+    style = _draw_style(rng, px_per_mm)
+    geometry = _page_geometry(rng, layout, px_per_mm)
+    page_w_px, page_h_px = geometry["page_size_px"]
+
+    page = np.full((page_h_px, page_w_px, 3), style["paper_level"], np.uint8)
+    if style["grid_colors"] is not None:
+        _draw_grid(page, geometry["grid_rect_px"], geometry["grid_origin_px"], px_per_mm, style)
+    _draw_header(page, rng, signal_mv, fs_hz, geometry, style, px_per_mm)
+    for cal in geometry["calibration"]:
+        _draw_calibration(page, cal, px_per_mm, style)
+    for panel in geometry["panels"]:
+        _draw_trace(page, signal_mv[:, LEADS.index(panel["lead"])], fs_hz, panel, px_per_mm, style)
+        _draw_label(page, panel, px_per_mm, style)
+    if style["separators"]:
+        _draw_separators(page, geometry["panels"], px_per_mm, style)
+    if style["grid_name"] == "bw":
+        page = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+
+    image, page_to_image, rotation_deg = apply_artifacts(page, artifacts, rng, px_per_mm)
+    sidecar = {
+        "dpi": int(dpi),
+        "px_per_mm": round(px_per_mm, 6),
+        "paper_speed_mm_s": PAPER_SPEED_MM_S,
+        "gain_mm_mv": GAIN_MM_MV,
+        "layout": layout,
+        "artifacts": artifacts,
+        "rotation_deg": round(float(rotation_deg), 6),
+        "page_size_px": [int(page_w_px), int(page_h_px)],
+        "image_size_px": [int(image.shape[1]), int(image.shape[0])],
+        "page_to_image": [[float(v) for v in row] for row in page_to_image],
+        "grid": {
+            "color": style["grid_name"],
+            "minor_mm": MINOR_MM,
+            "major_mm": MAJOR_MM,
+            "origin_px": [round(float(v), 4) for v in geometry["grid_origin_px"]],
+        },
+        "panels": geometry["panels"],
+        "calibration": geometry["calibration"],
+    }
+    return image, sidecar
+
+
+def save_image(path_without_suffix: Path, image: np.ndarray, artifacts: str) -> Path:
+    """Write the image as PNG (clean, lossless) or JPEG (scan/photo, fixed quality per mode).
+
+    Returns the written path (``.png`` or ``.jpg`` appended to the given name).
+    """
+    path_without_suffix = Path(path_without_suffix)
+    if artifacts == "clean":
+        path = path_without_suffix.with_name(path_without_suffix.name + ".png")
+        ok, buf = cv2.imencode(".png", image, PNG_PARAMS)
+    elif artifacts in JPEG_QUALITY:
+        path = path_without_suffix.with_name(path_without_suffix.name + ".jpg")
+        quality = JPEG_QUALITY[artifacts]
+        ok, buf = cv2.imencode(
+            ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
+        )
+    else:
+        raise ValueError(f"artifacts must be one of {ARTIFACTS}, got {artifacts!r}")
+    if not ok:
+        raise OSError(f"{path}: image encoding failed (shape {image.shape}, dtype {image.dtype})")
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def _draw_style(rng: np.random.Generator, px_per_mm: float) -> dict:
+    """Draw the printer's look: grid colour and weights, trace colour and width, fonts."""
+    grid_name = str(rng.choice(list(GRID_COLORS), p=_GRID_WEIGHTS))
+    colors = GRID_COLORS[grid_name]
+    if colors is not None:
+        jitter = rng.integers(-12, 13, size=3)
+        colors = tuple(tuple(int(v) for v in np.clip(np.add(c, jitter), 0, 255)) for c in colors)
+    paper_level = 255 - int(rng.integers(0, 8)) if rng.random() < 0.5 else 255
+    minor_w_px = max(1, round(rng.uniform(0.05, 0.14) * px_per_mm))
+    major_w_px = max(minor_w_px, round(rng.uniform(0.12, 0.32) * px_per_mm))
+    trace_bgr = (0, 0, 0) if grid_name == "bw" else _TRACE_COLORS[rng.integers(len(_TRACE_COLORS))]
+    return {
+        "px_per_mm": px_per_mm,
+        "grid_name": grid_name,
+        "grid_colors": colors,
+        "minor_w_px": minor_w_px,
+        "major_w_px": major_w_px,
+        "paper_level": paper_level,
+        "trace_bgr": tuple(int(c) for c in trace_bgr),
+        "trace_w_px": max(1, round(rng.uniform(0.2, 0.4) * px_per_mm)),
+        "text_bgr": (20, 20, 20) if rng.random() < 0.7 else trace_bgr,
+        "font": _FONTS[rng.integers(len(_FONTS))],
+        "label_font": _FONTS[rng.integers(len(_FONTS))],
+        "text_h_mm": rng.uniform(2.0, 3.0),
+        "label_h_mm": rng.uniform(2.5, 3.8),
+        "label_up_mm": rng.uniform(4.0, 9.0),
+        "separators": bool(rng.random() < 0.5),
+    }
+
+
+def _page_geometry(rng: np.random.Generator, layout: str, px_per_mm: float) -> dict:
+    """Place the grid, rows, panels and calibration pulses on a page; returns page-pixel boxes."""
+    paper = "A4" if rng.random() < 0.6 else "letter"
+    page_w_mm, page_h_mm = _PAPERS_MM[paper]
+    strips = LAYOUTS[layout]
+    n_rows = len(ROWS_3X4) + len(strips)
+    content_w_mm = CAL_REGION_MM + DURATION_S * PAPER_SPEED_MM_S
+
+    margin_l_mm = float(rng.uniform(3.0, 8.0))
+    margin_r_mm = float(rng.uniform(3.0, 8.0))
+    free_mm = page_w_mm - margin_l_mm - margin_r_mm - content_w_mm
+    content_x0_mm = margin_l_mm + MAJOR_MM * int(rng.integers(0, int(free_mm // MAJOR_MM) + 1))
+    header_mm = float(rng.uniform(20.0, 30.0))
+    footer_mm = float(rng.uniform(8.0, 12.0))
+    grid_h_mm = page_h_mm - header_mm - footer_mm
+    row_pitch_mm = MAJOR_MM * math.floor(grid_h_mm / n_rows / MAJOR_MM)
+    first_baseline_mm = header_mm + MAJOR_MM * math.ceil(row_pitch_mm / 2 / MAJOR_MM)
+
+    px = px_per_mm
+    panels, calibration = [], []
+    for row in range(n_rows):
+        baseline_mm = first_baseline_mm + row * row_pitch_mm
+        top_mm, bottom_mm = baseline_mm - row_pitch_mm / 2, baseline_mm + row_pitch_mm / 2
+        cal_x0_mm = content_x0_mm + CAL_LEAD_IN_MM
+        calibration.append(
+            {
+                "row": row,
+                "x_start_px": round(cal_x0_mm * px, 4),
+                "x_end_px": round((cal_x0_mm + CAL_PULSE_S * PAPER_SPEED_MM_S) * px, 4),
+                "baseline_y_px": round(baseline_mm * px, 4),
+            }
+        )
+        if row < len(ROWS_3X4):
+            spans = [(lead, col, col * COLUMN_S, (col + 1) * COLUMN_S)
+                     for col, lead in enumerate(ROWS_3X4[row])]  # fmt: skip
+        else:
+            spans = [(strips[row - len(ROWS_3X4)], 0, 0.0, DURATION_S)]
+        for lead, col, t0, t1 in spans:
+            x0_mm = content_x0_mm + CAL_REGION_MM + t0 * PAPER_SPEED_MM_S
+            x1_mm = content_x0_mm + CAL_REGION_MM + t1 * PAPER_SPEED_MM_S
+            panels.append(
+                {
+                    "lead": lead,
+                    "row": row,
+                    "col": col,
+                    "t_start_s": t0,
+                    "t_end_s": t1,
+                    "x_start_px": round(x0_mm * px, 4),
+                    "x_end_px": round(x1_mm * px, 4),
+                    "baseline_y_px": round(baseline_mm * px, 4),
+                    "box_px": [round(v * px, 4) for v in (x0_mm, top_mm, x1_mm, bottom_mm)],
+                }
+            )
+    grid_bottom_mm = first_baseline_mm + (n_rows - 0.5) * row_pitch_mm
+    grid_rect_mm = (margin_l_mm, header_mm, page_w_mm - margin_r_mm, grid_bottom_mm)
+    return {
+        "page_size_px": (round(page_w_mm * px), round(page_h_mm * px)),
+        "grid_rect_px": tuple(round(v * px) for v in grid_rect_mm),
+        "grid_origin_px": (content_x0_mm * px, header_mm * px),
+        "header_mm": header_mm,
+        "margin_l_mm": margin_l_mm,
+        "footer_y_mm": min(page_h_mm - 3.0, grid_bottom_mm + 5.0),
+        "panels": panels,
+        "calibration": calibration,
+    }
+
+
+def _line_positions_px(
+    lo_px: int, hi_px: int, origin_px: float, pitch_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel rows/columns of the grid lines at ``origin + k·pitch`` in [lo, hi), and their k."""
+    k = np.arange(np.ceil((lo_px - origin_px) / pitch_px), np.floor((hi_px - origin_px) / pitch_px))
+    return np.round(origin_px + k * pitch_px).astype(np.int64), k.astype(np.int64)
+
+
+def _thick(positions: np.ndarray, width_px: int, lo: int, hi: int) -> np.ndarray:
+    """Expand line centre positions to ``width_px``-wide pixel index sets, clipped to [lo, hi)."""
+    offsets = np.arange(width_px) - (width_px - 1) // 2
+    idx = (positions[:, None] + offsets[None, :]).ravel()
+    return idx[(idx >= lo) & (idx < hi)]
+
+
+def _draw_grid(
+    page: np.ndarray,
+    rect_px: tuple[int, int, int, int],
+    origin_px: tuple[float, float],
+    px_per_mm: float,
+    style: dict,
+) -> None:
+    """Draw the 1 mm / 5 mm grid by array slicing (fast, exact pitch, no drift).
+
+    One pixel row with the vertical lines is copied down the grid, then the horizontal lines are
+    laid over it, and the major vertical lines are restored where minor horizontals crossed them.
+    """
+    x0, y0, x1, y1 = rect_px
+    minor_bgr, major_bgr = style["grid_colors"]
+    minor_w, major_w = style["minor_w_px"], style["major_w_px"]
+    xs, kx = _line_positions_px(x0, x1, origin_px[0], px_per_mm * MINOR_MM)
+    ys, ky = _line_positions_px(y0, y1, origin_px[1], px_per_mm * MINOR_MM)
+    per_major = round(MAJOR_MM / MINOR_MM)
+    cols_minor = _thick(xs[kx % per_major != 0], minor_w, x0, x1) - x0
+    cols_major = _thick(xs[kx % per_major == 0], major_w, x0, x1) - x0
+    row = page[y0, x0:x1].copy()
+    row[cols_minor] = minor_bgr
+    row[cols_major] = major_bgr
+    grid = page[y0:y1, x0:x1]
+    grid[:] = row
+    rows_minor = _thick(ys[ky % per_major != 0], minor_w, y0, y1) - y0
+    grid[rows_minor] = minor_bgr
+    grid[np.ix_(rows_minor, cols_major)] = major_bgr
+    grid[_thick(ys[ky % per_major == 0], major_w, y0, y1) - y0] = major_bgr
+
+
+def _poly(page: np.ndarray, points_px: np.ndarray, bgr: tuple, width_px: int) -> None:
+    """Anti-aliased open polyline through float page points (1/16 px sub-pixel precision).
+
+    Points that lie within ``POLY_TOLERANCE_PX`` of the line through their neighbours are
+    dropped first (Douglas-Peucker): the drawn line is the same, at a fraction of the cost.
+    """
+    pts = np.round(points_px * 16.0).astype(np.int32).reshape(-1, 1, 2)
+    pts = cv2.approxPolyDP(pts, POLY_TOLERANCE_PX * 16.0, False)
+    cv2.polylines(page, [pts], False, bgr, width_px, cv2.LINE_AA, shift=4)
+
+
+def _draw_trace(
+    page: np.ndarray, lead_mv: np.ndarray, fs_hz: float, panel: dict, px_per_mm: float, style: dict
+) -> None:
+    """Draw one panel's samples in [t_start, t_end) without clipping at the panel box."""
+    i0, i1 = round(panel["t_start_s"] * fs_hz), round(panel["t_end_s"] * fs_hz)
+    t_s = np.arange(i0, i1) / fs_hz
+    x = panel["x_start_px"] + (t_s - panel["t_start_s"]) * PAPER_SPEED_MM_S * px_per_mm
+    y = panel["baseline_y_px"] - lead_mv[i0:i1] * GAIN_MM_MV * px_per_mm
+    y = np.clip(y, -page.shape[0], 2 * page.shape[0])
+    finite = np.isfinite(y)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.view(np.int8), [0]))))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a >= 2:
+            _poly(page, np.column_stack((x[a:b], y[a:b])), style["trace_bgr"], style["trace_w_px"])
+
+
+def _draw_calibration(page: np.ndarray, cal: dict, px_per_mm: float, style: dict) -> None:
+    """A 1 mV, 200 ms calibration pulse on the row baseline, with short flat lead-in/out."""
+    x_a, x_b, y = cal["x_start_px"], cal["x_end_px"], cal["baseline_y_px"]
+    lead_px = CAL_LEAD_IN_MM * px_per_mm
+    top = y - GAIN_MM_MV * px_per_mm
+    pts = np.array(
+        [(x_a - lead_px, y), (x_a, y), (x_a, top), (x_b, top), (x_b, y), (x_b + lead_px, y)]
+    )
+    _poly(page, pts, style["trace_bgr"], style["trace_w_px"])
+
+
+@functools.cache
+def _font_cap_px(font: int) -> int:
+    """Height in px of a capital letter at font scale 1 (to size text in mm)."""
+    return cv2.getTextSize("H", font, 1.0, 1)[0][1]
+
+
+def _put_text(
+    page: np.ndarray, text: str, x_px: float, y_px: float, h_mm: float, font: int, style: dict
+) -> None:
+    """Write ``text`` with its baseline-left corner at (x, y) and capitals ``h_mm`` high."""
+    h_px = h_mm * style["px_per_mm"]
+    scale = h_px / _font_cap_px(font)
+    thickness = max(1, round(h_px / 11))
+    org = (round(x_px), round(y_px))
+    cv2.putText(page, text, org, font, scale, style["text_bgr"], thickness, cv2.LINE_AA)
+
+
+def _draw_label(page: np.ndarray, panel: dict, px_per_mm: float, style: dict) -> None:
+    """Lead name above the start of the panel's trace."""
+    x = panel["x_start_px"] + 1.0 * px_per_mm
+    y = panel["baseline_y_px"] - style["label_up_mm"] * px_per_mm
+    _put_text(page, panel["lead"], x, y, style["label_h_mm"], style["label_font"], style)
+
+
+def _draw_separators(page: np.ndarray, panels: list[dict], px_per_mm: float, style: dict) -> None:
+    """Short vertical ticks at the 3×4 column boundaries, as many printers mark them."""
+    for panel in panels:
+        if panel["col"] > 0:
+            x, y = panel["x_start_px"], panel["baseline_y_px"]
+            pts = np.array([(x, y - 2.5 * px_per_mm), (x, y + 2.5 * px_per_mm)])
+            _poly(page, pts, style["trace_bgr"], style["trace_w_px"])
+
+
+def _heart_rate_bpm(signal_mv: np.ndarray, fs_hz: float) -> int | None:
+    """Rough ventricular rate from the R-peaks of the leads' summed slope (for the header)."""
+    n = round(DURATION_S * fs_hz)
+    slope = np.nansum(np.abs(np.diff(signal_mv[:n], axis=0)), axis=1)
+    if not np.any(slope > 0):
+        return None
+    peaks, _ = find_peaks(slope, height=0.4 * slope.max(), distance=max(1, round(0.25 * fs_hz)))
+    if len(peaks) < 2:
+        return None
+    return round(60.0 * fs_hz / np.median(np.diff(peaks)))
+
+
+def _invented_name(rng: np.random.Generator) -> str:
+    """A made-up name from random syllables (never a real patient)."""
+
+    def word() -> str:
+        return "".join(rng.choice(_SYLLABLES, size=rng.integers(2, 4))).capitalize()
+
+    return f"{word().upper()}, {word()}"
+
+
+def _draw_header(
+    page: np.ndarray,
+    rng: np.random.Generator,
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    geometry: dict,
+    style: dict,
+    px_per_mm: float,
+) -> None:
+    """Header (invented patient, date, device, measurements) and the footer scale line."""
+    rate = _heart_rate_bpm(signal_mv, fs_hz)
+    rate_text = f"Vent rate {rate} bpm" if rate is not None else "Vent rate --- bpm"
+    pr, qrs = int(rng.integers(120, 220)), int(rng.integers(76, 120))
+    qt = int(rng.integers(340, 460))
+    qtc = round(qt / np.sqrt(60.0 / rate)) if rate else qt
+    year, month, day = (
+        int(rng.integers(2012, 2026)),
+        int(rng.integers(1, 13)),
+        int(rng.integers(1, 29)),
+    )
+    hour, minute = int(rng.integers(0, 24)), int(rng.integers(0, 60))
+    device = _DEVICES[rng.integers(len(_DEVICES))]
+    filt = _FILTERS[rng.integers(len(_FILTERS))]
+    mains_hz = 50 if rng.random() < 0.5 else 60
+    lines = [
+        f"{_invented_name(rng)}   ID: {rng.integers(10**7, 10**8)}   "
+        f"{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}",
+        f"{rng.integers(18, 95)} yr   {'Male' if rng.random() < 0.5 else 'Female'}   {rate_text}   "
+        f"PR {pr} ms   QRS {qrs} ms   QT/QTc {qt}/{qtc} ms",
+        f"P-R-T axes {rng.integers(-30, 90)} {rng.integers(-60, 110)} {rng.integers(-30, 90)}   "
+        f"Unconfirmed report",
+    ]
+    h_mm = style["text_h_mm"]
+    x = (geometry["margin_l_mm"] + 2.0) * px_per_mm
+    line_mm = min(1.8 * h_mm, (geometry["header_mm"] - 4.0) / len(lines))
+    for i, text in enumerate(lines):
+        y = (2.0 + h_mm + i * line_mm) * px_per_mm
+        _put_text(page, text, x, y, h_mm, style["font"], style)
+    footer = f"25 mm/s   10 mm/mV   {filt}   {mains_hz} Hz   {device}"
+    _put_text(page, footer, x, geometry["footer_y_mm"] * px_per_mm, h_mm, style["font"], style)

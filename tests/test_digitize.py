@@ -1,0 +1,125 @@
+"""Digitizer against rendered printouts with known truth: geometry, SNR, bad inputs, leads."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from kecg.digitize import (
+    digitize_array,
+    digitize_files,
+    record_snr_db,
+    select_leads,
+    shown_intervals_s,
+)
+from kecg.io import LEADS, Record
+from kecg.synth import plan_cohort, synthesize_ecg
+from kecg.synth.render import render_ecg
+
+SEED = 5
+# (artifacts, layout, dpi, plan row, render seed): both layouts, two resolutions, grey, red and
+# pink grids, and one page without a grid (render seed 101)
+CASES = (("clean", "3x4+1", 150, 0, 100), ("clean", "3x4+3", 200, 1, 102),
+         ("clean", "3x4+3", 200, 1, 101), ("scan", "3x4+1", 200, 2, 102),
+         ("scan", "3x4+3", 150, 3, 103))  # fmt: skip
+MIN_MEDIAN_SNR_DB = {"clean": 5.0, "scan": 9.0}
+
+
+def rgb_of(image: np.ndarray) -> np.ndarray:
+    """The renderer's BGR or grey image as RGB."""
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[tuple[str, np.ndarray, np.ndarray, dict]]:
+    """(artifacts, true signal (n, 12), RGB image, sidecar) for each case."""
+    plan = plan_cohort(4, SEED).to_dict("records")
+    out = []
+    for artifacts, layout, dpi, i, render_seed in CASES:
+        ecg = synthesize_ecg(plan[i], SEED, i)
+        rng = np.random.default_rng(render_seed)
+        image, meta = render_ecg(
+            ecg.signal_mv, 500.0, rng=rng, layout=layout, dpi=dpi, artifacts=artifacts
+        )
+        out.append((artifacts, ecg.signal_mv, rgb_of(image), meta))
+    return out
+
+
+@pytest.fixture(scope="module")
+def digitized(rendered) -> list:
+    return [digitize_array(rgb, f"case{i}") for i, (_, _, rgb, _) in enumerate(rendered)]
+
+
+def test_geometry_matches_sidecar(rendered, digitized) -> None:
+    for (_, _, _, meta), result in zip(rendered, digitized, strict=True):
+        scale = np.sqrt(abs(np.linalg.det(np.asarray(meta["page_to_image"])[:2, :2])))
+        assert result.px_per_mm_x == pytest.approx(meta["px_per_mm"] * scale, rel=0.01)
+        assert abs(result.rotation_deg - meta["rotation_deg"]) < 0.3
+        assert result.qc["layout"] == meta["layout"]
+
+
+def test_snr_against_truth(rendered, digitized) -> None:
+    for (artifacts, signal_mv, _, meta), result in zip(rendered, digitized, strict=True):
+        true = Record(signal_mv, 500.0, LEADS)
+        snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+        assert len(snr) == 12
+        assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB[artifacts], (artifacts, snr)
+
+
+def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
+    _, signal_mv, _, meta = rendered[0]
+    assert meta["layout"] == "3x4+1"
+    leads = select_leads(digitized[0].record, ["II", "V5"])
+    assert leads.fs_hz == 500.0 and leads.leads == ("II", "V5")
+    ii, v5 = leads.signal_mv[:, 0], leads.signal_mv[:, 1]
+    assert np.isfinite(ii).mean() > 0.99  # the 10 s strip, not the 2.5 s panel
+    assert 0.2 < np.isfinite(v5).mean() < 0.3  # V5: its 2.5 s panel only
+    true = Record(signal_mv, 500.0, LEADS)
+    snr = record_snr_db(true, digitized[0].record, {"II": [(0.0, 10.0)]})
+    assert snr["II"] > MIN_MEDIAN_SNR_DB["clean"]
+
+
+def test_select_leads_resamples_to_500_hz() -> None:
+    t_s = np.arange(2500) / 250.0
+    signal = np.column_stack([np.sin(2 * np.pi * 1.0 * t_s), np.cos(2 * np.pi * 1.0 * t_s)])
+    out = select_leads(Record(signal, 250.0, ("MLII", "V5")), ["II", "V5"])
+    assert out.signal_mv.shape == (5000, 2)
+    t_out = np.arange(5000) / 500.0
+    inner = slice(100, -100)
+    assert np.max(np.abs(out.signal_mv[inner, 0] - np.sin(2 * np.pi * t_out[inner]))) < 0.01
+
+
+def test_bad_inputs_get_reasons_and_do_not_stop_batch(tmp_path, rendered) -> None:
+    rgb = rendered[0][2]
+    png_bytes = cv2.imencode(".png", rgb)[1].tobytes()
+    noise = np.random.default_rng(0).integers(0, 256, (900, 1300, 3), dtype=np.uint8)
+    files = {
+        "good": (".png", lambda p: cv2.imwrite(str(p), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))),
+        "empty": (".png", lambda p: p.write_bytes(b"")),
+        "truncated": (".png", lambda p: p.write_bytes(png_bytes[:5000])),
+        "text": (".png", lambda p: p.write_text("ecg_id,potassium\np1,4.1\n")),
+        "blank": (".png", lambda p: cv2.imwrite(str(p), np.full((1400, 2000, 3), 250, np.uint8))),
+        "noise": (".png", lambda p: cv2.imwrite(str(p), noise)),
+        "rot90": (".png", lambda p: cv2.imwrite(str(p), np.ascontiguousarray(np.rot90(rgb)))),
+        "huge": (".png", lambda p: Image.new("1", (12_000, 9_000)).save(p)),
+    }  # fmt: skip
+    paths = []
+    for name, (suffix, write) in files.items():
+        path = tmp_path / f"{name}{suffix}"
+        write(path)
+        paths.append(path)
+    qc = digitize_files(paths, list(files), tmp_path / "out", jobs=1, progress=False)
+    reasons = dict(zip(qc["ecg_id"], qc["reason"].fillna(""), strict=True))
+    status = dict(zip(qc["ecg_id"], qc["status"], strict=True))
+    assert status["good"] == "ok" and (tmp_path / "out" / "good.hea").exists()
+    assert "empty file" in reasons["empty"]
+    assert "truncated" in reasons["truncated"]
+    assert "not an image" in reasons["text"]
+    assert "blank" in reasons["blank"]
+    assert reasons["noise"] and status["noise"] == "failed"
+    assert "rotated by 90" in reasons["rot90"]
+    assert "too large" in reasons["huge"]
