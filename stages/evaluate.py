@@ -17,6 +17,11 @@ base = pd.read_csv("data/processed/baseline_predictions.csv")
 split = pd.read_csv("data/processed/split.csv")
 table = pred.merge(base.drop(columns=["split", "k_true"]), on="ecg_id", how="inner")
 test, val = table[table["split"] == "test"], table[table["split"] == "val"]
+if min(len(test), len(val)) < 2:
+    raise SystemExit(
+        f"evaluate: {len(test)} test and {len(val)} validation ECGs with a median beat; need ≥ 2 "
+        "each: add labelled ECGs or raise the val/test shares in split.fractions"
+    )
 metrics = all_metrics(test["k_true"], test["k_pred"], val["k_true"], val["k_pred"])
 calibration = json.loads(Path("models/regressor.json").read_text())["calibration"]
 metrics["interval_coverage_80"] = interval_coverage(test["k_true"], test["k_pred"], calibration)

@@ -72,12 +72,13 @@ def test_split_by_patient_never_shares_a_patient():
     assert not a.equals(split_by_patient(ecgs, patients, (0.7, 0.15, 0.15), seed=2))
 
 
-def test_align_names_missing_ecgs():
+def test_align_marks_unlabeled_and_names_missing_ecgs():
     split = pd.DataFrame({"ecg_id": ["a", "b"], "split": ["train", "test"]})
-    labels = pd.DataFrame({"ecg_id": ["b", "a"], "potassium_mmol_l": [6.0, 4.0]})
-    s, k = align(["b", "a"], split, labels)
-    assert s.tolist() == ["test", "train"] and k.tolist() == [6.0, 4.0]
-    with pytest.raises(ValueError, match=r"split\.csv"):
+    labels = pd.DataFrame({"ecg_id": ["b", "a", "c"], "potassium_mmol_l": [6.0, 4.0, 5.0]})
+    s, k = align(["b", "x", "a"], split, labels)
+    assert s.tolist() == ["test", "unlabeled", "train"]
+    assert k[0] == 6.0 and np.isnan(k[1]) and k[2] == 4.0
+    with pytest.raises(ValueError, match=r"split\.csv.*'c'"):
         align(["c"], split, labels)
 
 

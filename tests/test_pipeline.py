@@ -132,6 +132,7 @@ def test_users_folder_of_images_with_a_labels_csv(tmp_path: Path) -> None:
             "data.images_dir": "scans",
             "data.labels_csv": "lab_potassium.csv",
             "synth.n_patients": 10,
+            "split.fractions": [0.5, 0.25, 0.25],
         },
     )
     _run(project, sys.executable, "-m", "kecg.cli", "synth", "--n-patients", "12", "--seed", "7",
@@ -149,6 +150,9 @@ def test_users_folder_of_images_with_a_labels_csv(tmp_path: Path) -> None:
     assert (report["fate"] == "kept").sum() == len(labels) - 1
     split = pd.read_csv(project / "data/processed/split.csv")
     assert unlabeled not in set(split["ecg_id"])
+    pred = pd.read_csv(project / "data/processed/predictions.csv").set_index("ecg_id")
+    assert pred.loc[unlabeled, "split"] == "unlabeled"
+    assert 1.5 < pred.loc[unlabeled, "k_pred"] < 12.0
     oracle = json.loads((project / "metrics/oracle.json").read_text())
     assert oracle["oracle"] is None
     out = project / "new.csv"

@@ -53,13 +53,15 @@ def align(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split name and lab K⁺ (``potassium_mmol_l``) for each of ``ecg_ids``, in that order.
 
-    An ECG missing from ``split.csv`` or ``labels.csv`` is an error naming it.
+    An ECG without a lab value is ``"unlabeled"`` with K⁺ NaN: it is encoded and predicted but
+    never trained or scored on. A labelled ECG missing from ``split.csv`` is an error naming it.
     """
     ids = pd.Index([str(e) for e in ecg_ids])
     s = split.assign(ecg_id=split["ecg_id"].astype(str)).set_index("ecg_id")["split"]
     k = labels.assign(ecg_id=labels["ecg_id"].astype(str)).set_index("ecg_id")["potassium_mmol_l"]
-    for name, table in (("split.csv", s), ("labels.csv", k)):
-        missing = ids.difference(table.index)
-        if len(missing):
-            raise ValueError(f"{len(missing)} ECGs missing from {name}, e.g. {list(missing[:3])}")
-    return s.reindex(ids).to_numpy(dtype=str), k.reindex(ids).to_numpy(dtype=np.float64)
+    labelled = ids.intersection(k.index)
+    missing = labelled.difference(s.index)
+    if len(missing):
+        raise ValueError(f"{len(missing)} ECGs missing from split.csv, e.g. {list(missing[:3])}")
+    names = s.reindex(ids).fillna("unlabeled").where(ids.isin(k.index), "unlabeled")
+    return names.to_numpy(dtype=str), k.reindex(ids).to_numpy(dtype=np.float64)
