@@ -167,7 +167,8 @@ def load_models(models_dir: str | Path = "models") -> Models:
                 f"({latent_dim} latents) and the {manifest['feature_set']} feature set; the two "
                 "models come from different runs"
             )
-        net = PotassiumRegressor(len(expected), tuple(manifest["hidden"]))
+        members = int(manifest.get("members", 1))
+        net = PotassiumRegressor(len(expected), tuple(manifest["hidden"]), members=members)
         vae, vae_manifest = load_vae(vae_path)
         load_model(reg_path, net)
         impute = manifest["impute_median"]

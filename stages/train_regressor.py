@@ -1,11 +1,11 @@
-"""Stage train_regressor: the seed MLP on [latents ‖ features] → K⁺ for every ECG."""
+"""Stage train_regressor: the seed MLP (an ensemble of them) on [latents ‖ features] → K⁺."""
 
 import time
 
 import pandas as pd
 
 from kecg.evaluate import align
-from kecg.models import PotassiumRegressor, regressor_hidden, setup_torch, train_supervised
+from kecg.models import regressor_hidden, setup_torch, train_regressor
 from kecg.params import load_params
 from kecg.predict import predict_manifest
 
@@ -21,32 +21,32 @@ split, k = align(
 x = features.to_numpy(dtype=float)
 tr, va = split == "train", split == "val"
 hidden = regressor_hidden(p["hidden_dim"])
-net = PotassiumRegressor(x.shape[1], hidden, dropout=m["regressor_dropout"])
-fitted, history = train_supervised(
-    net,
+fitted, histories = train_regressor(
     x[tr],
     k[tr],
     x[va],
     k[va],
-    scale_axis=0,
-    impute_nan=True,
+    hidden=hidden,
+    dropout=m["regressor_dropout"],
+    members=m["regressor_members"],
+    seed=p["seed"],
     epochs=p["num_epochs_regressor"],
     batch_size=p["batch_size"],
     learning_rate=p["learning_rate"],
     patience=m["regressor_patience"],
     clip_norm=m["clip_norm"],
-    seed=p["seed"],
     device=device,
 )
 fitted.save(
     "models/regressor",
-    {"model": "PotassiumRegressor", "hidden": hidden, "features": list(features.columns)}
+    {"model": "PotassiumRegressor", "hidden": hidden, "members": m["regressor_members"]}
+    | {"features": list(features.columns)}
     | predict_manifest(p, k[va], fitted.predict(x[va])),
 )
 pred = pd.DataFrame({"ecg_id": ids, "split": split, "k_true": k, "k_pred": fitted.predict(x)})
 pred.to_csv("data/processed/predictions.csv", index=False, float_format="%.6g")
-best = min(h["val_loss"] for h in history)
+epochs = "/".join(str(len(h)) for h in histories)
 print(
-    f"train_regressor: {int(tr.sum())} train ECGs, {x.shape[1]} inputs, {len(history)} epochs, "
-    f"best val MSE (standardised) {best:.3f} in {time.perf_counter() - t0:.1f} s"
+    f"train_regressor: {int(tr.sum())} train ECGs, {x.shape[1]} inputs, "
+    f"{len(histories)} members ({epochs} epochs) in {time.perf_counter() - t0:.1f} s"
 )

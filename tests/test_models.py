@@ -13,6 +13,7 @@ from kecg.models import (
     load_vae,
     save_model,
     setup_torch,
+    train_regressor,
     train_supervised,
     train_vae,
     vae_loss,
@@ -100,6 +101,36 @@ def test_regressor_fits_a_linear_function_with_nan_imputed():
     assert np.mean(np.abs(fitted.predict(x[300:]) - y[300:])) < 0.12  # y spans ±2 mmol/L
     assert fitted.impute.shape == (1, 3) and np.isfinite(fitted.impute).all()
     assert history[-1]["val_loss"] < history[0]["val_loss"]
+
+
+def test_ensemble_predicts_the_mean_of_members_fitted_with_their_own_seeds():
+    setup_torch(0, 1, "cpu")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 4))
+    y = 5.0 + 0.7 * x[:, 0] + 0.3 * np.tanh(x[:, 1]) + rng.normal(0, 0.1, 300)
+    options = dict(epochs=40, batch_size=32, learning_rate=3e-3, patience=10, clip_norm=1.0)
+    fitted, histories = train_regressor(
+        x[:200], y[:200], x[200:], y[200:], hidden=(16, 8), dropout=0.1, members=3, seed=5,
+        device=CPU, **options,
+    )  # fmt: skip
+    assert len(histories) == 3 and len(fitted.net.members) == 3
+    z = torch.as_tensor((x[200:] - fitted.x_mean) / fitted.x_std, dtype=torch.float32)
+    with torch.no_grad():
+        each = torch.cat([m(z) for m in fitted.net.members], dim=-1)
+    np.testing.assert_allclose(
+        fitted.predict(x[200:]), each.mean(dim=-1).double().numpy() * fitted.y_std + fitted.y_mean,
+        rtol=1e-6,
+    )  # fmt: skip
+    assert float(each.std(dim=-1).mean()) > 1e-3  # different seeds, different members
+    second, _ = train_regressor(
+        x[:200], y[:200], x[200:], y[200:], hidden=(16, 8), dropout=0.1, members=1, seed=6,
+        device=CPU, **options,
+    )  # fmt: skip
+    with torch.no_grad():
+        member1 = fitted.net.members[1](z).squeeze(-1)
+        alone = second.net(z)
+    assert torch.allclose(member1, alone, atol=1e-5)  # member i is the seed + i model
+    assert np.mean(np.abs(fitted.predict(x[200:]) - y[200:])) < 0.2
 
 
 def test_regressor_refuses_nan_without_imputation():

@@ -5,7 +5,6 @@ path of a user who brings a folder of images and a labels CSV (``data.source: im
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from kecg.bench.pipeline import copy_project, tool_env
 
 # Tiny but complete: every stage runs, every model trains for a few epochs.
 TINY = {
@@ -40,43 +38,17 @@ TINY = {
 }
 
 
-def _set(params: dict, dotted: str, value: object) -> None:
-    *parents, last = dotted.split(".")
-    for key in parents:
-        params = params[key]
-    params[last] = value
-
-
 def _run(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env["DVC_NO_ANALYTICS"] = "1"
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        args, cwd=cwd, env=tool_env(), capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout + proc.stderr
 
 
 def _project(tmp: Path, overrides: dict[str, object]) -> Path:
-    """A git + DVC copy of the project's source files with ``overrides`` applied to params."""
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    dst = tmp / "project"
-    for name in files:
-        src = ROOT / name
-        if src.is_file() and not name.startswith(("data/", "metrics/", "plots/", "models/")):
-            (dst / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / name)
-    params = yaml.safe_load((dst / "params.yaml").read_text())
-    for key, value in {**TINY, **overrides}.items():
-        _set(params, key, value)
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (dst / "dvc.lock").unlink(missing_ok=True)
-    git = ("git", "-c", "user.name=ci", "-c", "user.email=ci@example.org")
-    _run(dst, "git", "init", "-q")
-    _run(dst, "git", "add", "-A")
-    _run(dst, *git, "commit", "-q", "-m", "tiny")
-    return dst
+    """A git + DVC copy of the project's source files with TINY and ``overrides`` in params."""
+    return copy_project(tmp / "project", {**TINY, **overrides})
 
 
 @pytest.fixture(scope="module")

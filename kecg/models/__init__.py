@@ -6,6 +6,7 @@ from kecg.models.fit import (
     encode,
     load_vae,
     reconstruct,
+    train_regressor,
     train_supervised,
     train_vae,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "regressor_hidden",
     "save_model",
     "setup_torch",
+    "train_regressor",
     "train_supervised",
     "train_vae",
     "vae_loss",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from kecg.models.regressor import PotassiumRegressor
 from kecg.models.train import fit, fit_standardizer, load_model, predict, save_model
 from kecg.models.vae import BetaVAE, VAEConfig, vae_loss
 
@@ -200,3 +201,38 @@ def train_supervised(
         on_epoch=on_epoch,
     )
     return fitted, history
+
+
+def train_regressor(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    hidden: tuple[int, ...],
+    dropout: float,
+    members: int,
+    seed: int,
+    **fit_options: Any,
+) -> tuple[FittedModel, list[list[dict[str, float]]]]:
+    """The fusion regressor: ``members`` MLPs fitted one by one (seeds ``seed``, ``seed + 1``, …,
+    each with its own early stopping) by :func:`train_supervised`, joined into one
+    :class:`PotassiumRegressor` that predicts their mean. Returns it and each member's history.
+
+    ``fit_options`` are :func:`train_supervised`'s training settings (``epochs``, ``batch_size``,
+    ``learning_rate``, ``patience``, ``clip_norm``, ``device``); NaN features are imputed.
+    """
+    n_features = np.asarray(x_train).shape[1]
+    ensemble = PotassiumRegressor(n_features, hidden, dropout, members)
+    histories = []
+    for i, member in enumerate(ensemble.members):
+        torch.manual_seed(seed + i)  # initial weights too: member i is the seed + i model
+        net = PotassiumRegressor(n_features, hidden, dropout)
+        fitted, history = train_supervised(
+            net, x_train, y_train, x_val, y_val, scale_axis=0, impute_nan=True,
+            seed=seed + i, **fit_options,
+        )  # fmt: skip
+        member.load_state_dict(net.members[0].state_dict())
+        histories.append(history)
+    device = next(net.parameters()).device  # every member's scaling is the same: same data
+    return replace(fitted, net=ensemble.to(device).eval()), histories
