@@ -106,7 +106,7 @@ def beat_correlations(
 
 
 def median_beat(
-    beats: np.ndarray, fs_hz: float, r_index: int, min_corr: float = 0.9
+    beats: np.ndarray, fs_hz: float, r_index: int, min_corr: float = 0.8
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median beat of the beats that match the record's template.
 

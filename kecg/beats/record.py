@@ -56,7 +56,7 @@ def record_median_beat(
     fs_out_hz: float = 500.0,
     pre_s: float = 0.4,
     width: int = 512,
-    min_corr: float = 0.9,
+    min_corr: float = 0.8,
     min_beats: int = 3,
     min_coverage: float = 0.9,
     delineation: dict[str, float] | None = None,

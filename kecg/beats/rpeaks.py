@@ -49,7 +49,7 @@ def qrs_envelope(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     for a, b in finite_runs(np.isfinite(x), round(MIN_SEGMENT_S * fs_hz)):
         y = sosfiltfilt(sos, x[a:b])
         slope = np.gradient(y) * fs_hz
-        env[a:b] = np.sqrt(uniform_filter1d(slope**2, width, mode="nearest"))
+        env[a:b] = np.sqrt(np.maximum(uniform_filter1d(slope**2, width, mode="nearest"), 0.0))
     return env
 
 
