@@ -8,6 +8,12 @@ beats from the leads that cover the rest. Each detection is then moved to the R 
 extremum of the dominant QRS polarity of one placement lead per record (the largest QRS among
 the leads that cover the beats), so inverted QRS complexes keep their R on the deepest
 deflection and all beats of a record are aligned on the same lead.
+
+Why not neurokit2's or wfdb's detector: on MIT-BIH record 100 (±75 ms, `python -m kecg.bench
+beats`) this one scores Se/PPV 100/100 % on MLII and 99.96/100 % on V5, neurokit2 99.87/100 % on
+both and wfdb's XQRS 100/100 and 99.87/100 %, and this one is 5–15× faster than XQRS; neither
+library accepts the NaN gaps of a digitized printout nor fuses leads printed over different
+time spans, which every 3×4 layout needs.
 """
 
 from __future__ import annotations
