@@ -2,7 +2,8 @@
 
 Order of work: ink maps → rotation → grid removal → trace rows → time extent and grid pitch →
 layout → calibration pulses (0 mV line from the pulse top, scale when there is no grid) → time
-axis (grid pitch and the rows' right ends; without a grid, both ends of the rows) → Viterbi trace
+axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase; without a
+grid, both ends of the rows) → Viterbi trace
 per panel → px to mV and s → rhythm strips → 40 Hz low-pass. Every failure raises
 :class:`DigitizeError` with the reason the QC table shows.
 """
@@ -23,6 +24,7 @@ from kecg.digitize.grid import (
     darkness_maps,
     estimate_pitch_px,
     estimate_rotation_deg,
+    grid_phase_px,
     remove_grid,
     rotate,
 )
@@ -46,6 +48,7 @@ PRINTED_SPAN_S = DURATION_S - 1.0 / FS_HZ  # first to last sample of a 10 s stri
 STRIP_MATCH_MAX_ERROR = 0.5
 GRID_MAX_ANISOTROPY = 0.02
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
+GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 LOWPASS_HZ = 40.0  # the display filter printed on most ECG reports
 
 
@@ -109,7 +112,7 @@ def digitize_array(
     if len(rows_y) < 3:
         raise DigitizeError(f"no ECG layout found ({len(rows_y)} trace rows; not an ECG?)")
     spacing_px = float(np.median(np.diff(rows_y)))
-    extents = row_extents(ink_bool, rows_y, int(0.3 * spacing_px), max(2, int(spacing_px / 10)))
+    extents = row_extents(ink_bool, rows_y, int(0.5 * spacing_px), max(2, int(spacing_px / 10)))
     rough_ppm = float(np.median(extents[:, 1] - extents[:, 0])) / (TRACE_SPAN_MM + 5.0)
     lo, hi = int(rows_y[0] - spacing_px / 2), int(rows_y[-1] + spacing_px / 2)
     region = nonpaper[max(0, lo) : hi]
@@ -135,6 +138,7 @@ def digitize_array(
         line_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
     if has_grid:
         x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, line_w_px), ppm_x
+        x_origin = _snap_to_grid(x_origin, grid_phase_px(region.mean(axis=0), ppm_x), ppm_x)
     else:
         x_origin, ppm_t = _time_axis_from_ends(ink_bool, extents, pulses, ppm_x, line_w_px)
     layout, strips = _layout(len(rows_y))
@@ -264,6 +268,16 @@ def _time_origin(
             "expected)"
         )
     return float(np.median(origins))
+
+
+def _snap_to_grid(x_px: float, phase_px: float, pitch_px: float) -> float:
+    """``x_px`` moved onto the nearest grid line if one lies within ``GRID_SNAP_MM``.
+
+    Printers start each row on a grid line; the grid's phase (all its lines together) places
+    that line to a few hundredths of a pixel, the ink ends of the trace only to a fraction of one.
+    """
+    line = phase_px + round((x_px - phase_px) / pitch_px) * pitch_px
+    return line if abs(line - x_px) <= GRID_SNAP_MM * pitch_px else x_px
 
 
 def _time_axis_from_ends(

@@ -25,13 +25,13 @@ def darkness_maps(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a coloured grid is bright in at least one). ``nonpaper``: how dark the darkest channel is
     (grid lines of any colour, traces and text). Uneven lighting is divided out first.
     """
-    rgb = np.asarray(rgb)
-    v = rgb.max(axis=2).astype(np.float32)
-    m = rgb.min(axis=2).astype(np.float32)
-    paper = _paper_level(v)
-    ink = np.clip(1.0 - v / paper, 0.0, 1.0)
-    nonpaper = np.clip(1.0 - m / paper, 0.0, 1.0)
-    return ink, nonpaper
+    channels = cv2.split(np.ascontiguousarray(rgb, dtype=np.uint8))
+    v = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+    m = cv2.min(cv2.min(channels[0], channels[1]), channels[2])
+    inv_paper = 1.0 / _paper_level(v)
+    ink = 1.0 - v * inv_paper
+    nonpaper = 1.0 - m * inv_paper
+    return np.clip(ink, 0.0, 1.0, out=ink), np.clip(nonpaper, 0.0, 1.0, out=nonpaper)
 
 
 def _paper_level(v: np.ndarray) -> np.ndarray:
@@ -48,29 +48,28 @@ def _paper_level(v: np.ndarray) -> np.ndarray:
 
 def _projection_sharpness(ys: np.ndarray, xs: np.ndarray, wts: np.ndarray, angles_deg: np.ndarray):
     """Sum of squared 1-px histogram bins of rows and columns after undoing each angle."""
+    radius = float(np.sqrt(np.max(ys**2 + xs**2))) + 1.0  # keeps every bin index >= 0
     scores = np.empty(len(angles_deg))
     for i, a in enumerate(np.deg2rad(angles_deg)):
-        c, s = np.cos(a), np.sin(a)
-        r = ys * c + xs * s
-        q = xs * c - ys * s
-        hr = np.bincount((r - r.min()).astype(np.int64), weights=wts)
-        hq = np.bincount((q - q.min()).astype(np.int64), weights=wts)
+        c, s = np.float32(np.cos(a)), np.float32(np.sin(a))
+        hr = np.bincount((ys * c + xs * s + radius).astype(np.intp), weights=wts)
+        hq = np.bincount((xs * c - ys * s + radius).astype(np.intp), weights=wts)
         scores[i] = hr @ hr + hq @ hq
     return scores
 
 
 def _weighted_points(
-    nonpaper: np.ndarray, scale: float, max_points: int = 250_000
+    nonpaper: np.ndarray, scale: float, max_points: int = 150_000
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coordinates and weights of non-paper pixels of ``nonpaper`` resized by ``scale``."""
+    """Centred float32 coordinates and float64 weights of non-paper pixels, resized by ``scale``."""
     small = cv2.resize(nonpaper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     ys, xs = np.nonzero(small > 0.08)
-    step = max(1, len(ys) // max_points)
+    step = -(-len(ys) // max_points)
     ys, xs = ys[::step], xs[::step]
     h, w = small.shape
     return (
-        (ys - h / 2).astype(np.float64),
-        (xs - w / 2).astype(np.float64),
+        (ys - h / 2).astype(np.float32),
+        (xs - w / 2).astype(np.float32),
         small[ys, xs].astype(np.float64),
     )
 
@@ -88,7 +87,7 @@ def estimate_rotation_deg(nonpaper: np.ndarray, max_deg: float = 15.0) -> float:
     best = float(angles[np.argmax(_projection_sharpness(*pts, angles))])
     fine_scale = min(1.0, 1600.0 / max(h, w))
     pts = _weighted_points(nonpaper, fine_scale)
-    for half_width, step in ((0.3, 0.05), (0.06, 0.01)):
+    for half_width, step in ((0.15, 0.05), (0.04, 0.01)):
         angles = best + np.arange(-half_width, half_width + 1e-9, step)
         scores = _projection_sharpness(*pts, angles)
         k = int(np.argmax(scores))
@@ -123,24 +122,26 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     trace crossing a grid line stays dark.
     """
     h, w = ink.shape
-    levels = []
-    for axis in (0, 1):
-        length = w if axis == 0 else h
-        edges = np.linspace(0, length, n_tiles + 1).astype(int)
-        for a, b in itertools.pairwise(edges):
-            if axis == 0:
-                levels.append((axis, a, b, np.percentile(ink[:, a:b:2], 20, axis=1)))
-            else:
-                levels.append((axis, a, b, np.percentile(ink[a:b:2, :], 20, axis=0)))
-    cap = float(np.percentile(np.concatenate([lv for *_, lv in levels]), 97))
-    grid = np.zeros_like(ink)
-    for axis, a, b, level in levels:
-        level = np.minimum(level, cap).astype(ink.dtype)
-        if axis == 0:
-            np.maximum(grid[:, a:b], level[:, None], out=grid[:, a:b])
-        else:
-            np.maximum(grid[a:b, :], level[None, :], out=grid[a:b, :])
-    return np.clip((ink - grid) / np.maximum(1.0 - grid, 0.05), 0.0, 1.0)
+    x_edges = np.linspace(0, w, n_tiles + 1).astype(int)
+    y_edges = np.linspace(0, h, n_tiles + 1).astype(int)
+    # (h, n_tiles): each row's level within each vertical strip; (n_tiles, w): the transpose
+    row_levels = np.stack(
+        [np.percentile(ink[:, a:b:4], 20, axis=1) for a, b in itertools.pairwise(x_edges)], axis=1
+    )
+    col_levels = np.stack(
+        [
+            np.percentile(np.ascontiguousarray(ink[a:b:4].T), 20, axis=1)
+            for a, b in itertools.pairwise(y_edges)
+        ]
+    )
+    cap = float(np.percentile(np.concatenate([row_levels.ravel(), col_levels.ravel()]), 97))
+    row_grid = np.repeat(np.minimum(row_levels, cap).astype(ink.dtype), np.diff(x_edges), axis=1)
+    grid = np.maximum(
+        row_grid, np.repeat(np.minimum(col_levels, cap).astype(ink.dtype), np.diff(y_edges), axis=0)
+    )
+    out = ink - grid
+    out /= np.maximum(1.0 - grid, 0.05, out=grid)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def estimate_pitch_px(profile: np.ndarray, rough_px: float, tolerance: float = 0.12) -> float:
@@ -168,3 +169,32 @@ def estimate_pitch_px(profile: np.ndarray, rough_px: float, tolerance: float = 0
         return float("nan")
     f_peak = freqs[i] + (freqs[1] - freqs[0]) * _parabolic_offset(spec[i - 1], spec[i], spec[i + 1])
     return 1.0 / f_peak
+
+
+def grid_phase_px(profile: np.ndarray, pitch_px: float) -> float:
+    """Sub-pixel position in [0, pitch) of the grid lines in ``profile`` (darkness along x or y).
+
+    First the phase of the profile's Fourier component at the grid frequency, then the median
+    offset of each line's own centroid from that comb over the lighter three quarters of the
+    lines: the heavier major lines are left out (an even width shifts a line's centre by half a
+    pixel), and the median of the rounding of lines to whole pixels is about zero.
+    """
+    p = np.asarray(profile, dtype=np.float64)
+    k = max(3, round(pitch_px) | 1)
+    p = p - np.convolve(p, np.ones(k) / k, mode="same")
+    x = np.arange(len(p))
+    phase = -np.angle(np.sum(p * np.exp(-2j * np.pi * x / pitch_px))) / (2 * np.pi) * pitch_px
+    half = max(1, int(pitch_px / 2 - 0.5))
+    lines = np.arange(
+        np.ceil((half - phase) / pitch_px), np.floor((len(p) - 1 - half - phase) / pitch_px)
+    )
+    if len(lines) < 3:
+        return float(phase % pitch_px)
+    centres = phase + lines * pitch_px
+    idx = np.round(centres).astype(np.int64)[:, None] + np.arange(-half, half + 1)
+    wts = np.clip(p[idx], 0.0, None)
+    mass = wts.sum(axis=1)
+    ok = (mass > 0) & (mass <= np.percentile(mass, 75))  # not the heavier major lines
+    if ok.sum() >= 3:
+        phase += float(np.median((wts[ok] * idx[ok]).sum(axis=1) / mass[ok] - centres[ok]))
+    return float(phase % pitch_px)

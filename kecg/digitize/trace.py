@@ -21,25 +21,20 @@ def column_runs(
 
     The centroid weighs each pixel by ``weight`` (ink darkness), which gives sub-pixel values.
     """
-    h, w = ink_bool.shape
-    padded = np.zeros((h + 2, w), np.int8)
-    padded[1:-1] = ink_bool
-    step = np.diff(padded, axis=0)
-    cs, rs = np.nonzero(step.T == 1)
-    _, re = np.nonzero(step.T == -1)
-    top, bottom = rs, re - 1
-    wcum = np.zeros((h + 1, w))
-    ycum = np.zeros((h + 1, w))
-    wts = np.where(ink_bool, weight, 0.0)
-    np.cumsum(wts, axis=0, out=wcum[1:])
-    np.cumsum(wts * np.arange(h)[:, None], axis=0, out=ycum[1:])
-    mass = wcum[bottom + 1, cs] - wcum[top, cs]
+    cs, ys = np.nonzero(np.ascontiguousarray(ink_bool.T))  # ordered by column, then row
+    new_run = np.ones(len(cs), bool)
+    new_run[1:] = (cs[1:] != cs[:-1]) | (ys[1:] != ys[:-1] + 1)
+    starts = np.flatnonzero(new_run)
+    ends = np.append(starts[1:], len(cs))[: len(starts)] - 1
+    run = np.cumsum(new_run) - 1
+    wts = weight[ys, cs].astype(np.float64)
+    mass = np.bincount(run, weights=wts, minlength=len(starts))
+    moment = np.bincount(run, weights=wts * ys, minlength=len(starts))
+    top, bottom = ys[starts], ys[ends]
     centroid = np.where(
-        mass > 0,
-        (ycum[bottom + 1, cs] - ycum[top, cs]) / np.maximum(mass, 1e-12),
-        0.5 * (top + bottom),
+        mass > 0, moment / np.maximum(mass, 1e-12), 0.5 * (top + bottom).astype(np.float64)
     )
-    return cs, top, bottom, centroid
+    return cs[starts], top, bottom, centroid
 
 
 def viterbi_trace(
@@ -78,15 +73,27 @@ def viterbi_trace(
     ri, ki = row_of_col[cols[keep]], rank[keep]
     t[ri, ki], b[ri, ki], c[ri, ki] = top[keep], bottom[keep], centroid[keep]
     node = np.where(np.isnan(c), np.inf, pull_per_px * np.abs(c - baseline_px))
+    gap = np.maximum(
+        np.maximum(t[1:, None, :] - b[:-1, :, None], t[:-1, :, None] - b[1:, None, :]), 0.0
+    )  # (n - 1, from, to)
+    gap[np.isnan(gap)] = np.inf
     cost = START_PULL * node[0]
     back = np.zeros((n, k_max), np.int64)
-    for i in range(1, n):
-        gap = np.maximum(
-            np.maximum(t[i][None, :] - b[i - 1][:, None], t[i - 1][:, None] - b[i][None, :]), 0.0
-        )
-        total = cost[:, None] + np.nan_to_num(gap, nan=np.inf)
-        back[i] = np.argmin(total, axis=0)
-        cost = total[back[i], np.arange(k_max)] + node[i]
+    # stretches of one-candidate columns (most of a clean trace) need no search: sum them up
+    single = np.isfinite(c).sum(axis=1) == 1
+    stretch_end = np.minimum.accumulate(np.where(single, n, np.arange(n))[::-1])[::-1]
+    i = 1
+    while i < n:
+        if single[i - 1] and single[i]:
+            j = stretch_end[i]
+            step = gap[i - 1 : j - 1, 0, 0].sum() + node[i:j, 0].sum()
+            cost = np.where(np.arange(k_max) == 0, cost[0] + step, np.inf)
+            i = j
+            continue
+        total = cost[:, None] + gap[i - 1]
+        back[i] = total.argmin(axis=0)
+        cost = total.min(axis=0) + node[i]
+        i += 1
     path = np.empty(n, np.int64)
     path[-1] = int(np.argmin(cost))
     for i in range(n - 1, 0, -1):
