@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import wfdb
 
 from kecg.io import LEADS, Record, normalize_lead_name, read_record, write_record
 
@@ -28,6 +29,23 @@ def test_wfdb_round_trip_keeps_microvolts_and_nan(tmp_path: Path) -> None:
     assert back.fs_hz == 500.0 and back.leads == LEADS and back.name == "r1"
     assert np.array_equal(np.isnan(back.signal_mv), np.isnan(signal))
     assert np.nanmax(np.abs(back.signal_mv - signal)) <= 0.0005 + 1e-9
+
+
+@pytest.mark.parametrize("fs_hz", [500.0, 360.0, 257.5])
+def test_written_files_are_byte_identical_to_wfdb_wrsamp(tmp_path: Path, fs_hz: float) -> None:
+    rng = np.random.default_rng(1)
+    signal = rng.normal(0, 2.0, size=(1200, 3))
+    signal[100:200, 1] = np.nan
+    write_record(tmp_path / "ours", Record(signal, fs_hz, ("I", "II", "V5"), "ours"))
+    (tmp_path / "ref").mkdir()
+    digital = np.where(np.isnan(signal), -32768, np.round(signal * 1000.0)).astype(np.int16)
+    wfdb.wrsamp(
+        "ours", fs=fs_hz, units=["mV"] * 3, sig_name=["I", "II", "V5"], d_signal=digital,
+        fmt=["16"] * 3, adc_gain=[1000.0] * 3, baseline=[0] * 3, write_dir=str(tmp_path / "ref"),
+    )  # fmt: skip
+    for suffix in (".hea", ".dat"):
+        ours = (tmp_path / f"ours{suffix}").read_bytes()
+        assert ours == (tmp_path / "ref" / f"ours{suffix}").read_bytes(), suffix
 
 
 def test_write_refuses_out_of_range(tmp_path: Path) -> None:

@@ -98,16 +98,16 @@ def write_record(path: str | Path, record: Record, resolution_uv: float = 1.0) -
     limit = 2**15 - 1
     if np.nanmax(np.abs(digital), initial=0.0) >= limit:
         raise ValueError(f"{path}: signal exceeds the 16-bit range at {resolution_uv} µV per step")
-    d_signal = np.where(np.isnan(digital), -(2**15), digital).astype(np.int16)
-    n_sig = len(record.leads)
-    wfdb.wrsamp(
-        record_name=path.name,
-        fs=record.fs_hz,
-        units=["mV"] * n_sig,
-        sig_name=list(record.leads),
-        d_signal=d_signal,
-        fmt=["16"] * n_sig,
-        adc_gain=[gain] * n_sig,
-        baseline=[0] * n_sig,
-        write_dir=str(path.parent),
-    )
+    d_signal = np.where(np.isnan(digital), -(2**15), digital).astype("<i2")
+    # The header wfdb.wrsamp writes, without its per-field bookkeeping (40 ms a record).
+    n_samples, n_sig = d_signal.shape
+    checksums = d_signal.astype(np.int64).sum(axis=0) % 65536
+    dat = f"{path.name}.dat"
+    lines = [f"{path.name} {n_sig} {record.fs_hz:g} {n_samples}"]
+    lines += [
+        f"{dat} 16 {gain}(0)/mV 16 0 {int(d_signal[0, j]) if n_samples else 0} "
+        f"{int(checksums[j])} 0 {lead}"
+        for j, lead in enumerate(record.leads)
+    ]
+    (path.parent / f"{path.name}.hea").write_text("\n".join(lines) + "\n", encoding="ascii")
+    d_signal.tofile(path.parent / dat)
