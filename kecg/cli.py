@@ -111,7 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--artifacts", choices=["clean", "scan", "photo"], default="scan")
-    p.add_argument("--layout", default=None, help="3x4+1 or 3x4+3 (default: mixed)")
+    p.add_argument(
+        "--layout",
+        choices=["3x4+1", "3x4+3", "6x2", "12x1"],
+        default=None,
+        help="printout layout (default: 60 %% 3x4+1, 40 %% 3x4+3)",
+    )
     p.add_argument("--dpi", type=int, default=None, help="image resolution (default: 100-300)")
     p.add_argument("--jobs", type=int, default=0, help="worker processes; 0 = all cores")
     p.set_defaults(func=_synth)

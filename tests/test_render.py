@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kecg.io.records import LEADS
-from kecg.synth.render import LAYOUTS, ROWS_3X4, render_ecg, save_image
+from kecg.synth.render import MIXED_LAYOUTS, ROWS_3X4, STRIPS, render_ecg, save_image
 
 FS_HZ = 500.0
 
@@ -76,7 +76,10 @@ def column_worst_px(dark: np.ndarray, sidecar: dict, signal_mv: np.ndarray) -> t
     return worst_near, worst_centre
 
 
-@pytest.mark.parametrize(("seed", "dpi", "layout"), [(1, 200, "3x4+1"), (2, 300, "3x4+3")])
+@pytest.mark.parametrize(
+    ("seed", "dpi", "layout"),
+    [(1, 200, "3x4+1"), (2, 300, "3x4+3"), (3, 150, "6x2"), (4, 150, "12x1")],
+)
 def test_clean_trace_within_one_pixel_of_sidecar_geometry(seed: int, dpi: int, layout: str) -> None:
     signal = known_signal()
     image, sidecar = render_ecg(
@@ -165,7 +168,7 @@ def test_degraded_trace_follows_homography(artifacts: str) -> None:
         assert abs(adaptive_offset_px(grey[round(v[0]), :], u[0])[1]) <= 1.0
 
 
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("layout", sorted(STRIPS))
 def test_layout_panels_and_time_spans(layout: str) -> None:
     _, sidecar = render_ecg(
         known_signal(), FS_HZ, rng=np.random.default_rng(5), layout=layout, dpi=100
@@ -178,19 +181,44 @@ def test_layout_panels_and_time_spans(layout: str) -> None:
         assert p["lead"] == ROWS_3X4[p["row"]][p["col"]]
         assert (p["t_start_s"], p["t_end_s"]) == (2.5 * p["col"], 2.5 * (p["col"] + 1))
         assert p["x_end_px"] - p["x_start_px"] == pytest.approx(62.5 * sidecar["px_per_mm"])
-    assert [p["lead"] for p in strips] == list(LAYOUTS[layout])
+    assert [p["lead"] for p in strips] == list(STRIPS[layout])
     for p in strips:
         assert (p["t_start_s"], p["t_end_s"]) == (0.0, 10.0)
         assert p["x_end_px"] - p["x_start_px"] == pytest.approx(250 * sidecar["px_per_mm"])
     columns = {p["col"]: p["x_start_px"] for p in grid}
     assert all(columns[c + 1] > columns[c] for c in range(3))
     rows = sorted({p["baseline_y_px"] for p in panels})
-    assert len(rows) == 3 + len(LAYOUTS[layout])
+    assert len(rows) == 3 + len(STRIPS[layout])
     w, h = sidecar["page_size_px"]
     for p in panels:
         x0, y0, x1, y1 = p["box_px"]
         assert 0 <= x0 < x1 <= w and 0 <= y0 < p["baseline_y_px"] < y1 <= h
     assert json.loads(json.dumps(sidecar)) == sidecar
+
+
+@pytest.mark.parametrize(("layout", "n_cols"), [("6x2", 2), ("12x1", 1)])
+def test_6x2_and_12x1_panels(layout: str, n_cols: int) -> None:
+    _, sidecar = render_ecg(
+        known_signal(), FS_HZ, rng=np.random.default_rng(6), layout=layout, dpi=100
+    )
+    panels = sidecar["panels"]
+    assert sidecar["layout"] == layout and sidecar["gain_mm_mv"] == 10.0
+    assert sorted(p["lead"] for p in panels) == sorted(LEADS)
+    span_s = 10.0 / n_cols
+    for p in panels:
+        assert p["row"] == LEADS.index(p["lead"]) % (12 // n_cols)
+        assert p["col"] == LEADS.index(p["lead"]) // (12 // n_cols)
+        assert (p["t_start_s"], p["t_end_s"]) == (span_s * p["col"], span_s * (p["col"] + 1))
+        assert p["x_end_px"] - p["x_start_px"] == pytest.approx(25 * span_s * sidecar["px_per_mm"])
+    baselines = sorted({p["baseline_y_px"] for p in panels})
+    assert len(baselines) == 12 // n_cols == len(sidecar["calibration"])
+    pitch_mm = np.diff(baselines) / sidecar["px_per_mm"]
+    assert np.allclose(pitch_mm, pitch_mm[0]) and pitch_mm[0] >= 20.0 - 1e-6
+    w, h = sidecar["page_size_px"]
+    assert h < 1.1 * w  # landscape enough not to read as a page turned by 90°
+    for p in panels:
+        x0, y0, x1, y1 = p["box_px"]
+        assert 0 <= x0 < x1 <= w and 0 <= y0 < p["baseline_y_px"] < y1 <= h
 
 
 def test_same_seed_same_bytes_and_random_choices(tmp_path) -> None:
@@ -201,7 +229,7 @@ def test_same_seed_same_bytes_and_random_choices(tmp_path) -> None:
         paths.append(save_image(tmp_path / name, image, "scan"))
     assert paths[0].suffix == ".jpg"
     assert paths[0].read_bytes() == paths[1].read_bytes()
-    assert 100 <= sidecar["dpi"] <= 300 and sidecar["layout"] in LAYOUTS
+    assert 100 <= sidecar["dpi"] <= 300 and sidecar["layout"] in MIXED_LAYOUTS
     other, _ = render_ecg(signal, FS_HZ, rng=np.random.default_rng(8), artifacts="scan")
     assert other.shape != image.shape or not np.array_equal(other, image)
     png = save_image(tmp_path / "c", image, "clean")
@@ -215,7 +243,7 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match=r"needs 10\.0 s"):
         render_ecg(np.zeros((1000, 12)), FS_HZ, rng=rng)
     with pytest.raises(ValueError, match="layout"):
-        render_ecg(known_signal(), FS_HZ, rng=rng, layout="6x2")
+        render_ecg(known_signal(), FS_HZ, rng=rng, layout="2x6")
 
 
 @pytest.mark.parametrize("artifacts", ["scan", "photo"])

@@ -1,10 +1,11 @@
 """Benchmark of the digitizer on freshly rendered synthetic printouts with known truth.
 
-``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--n 200] [--seed S] [--cohort D]``
-renders ``n`` images (or reads ``DIR/images``, ``DIR/signals``, ``DIR/meta``), digitizes each in
-one process and prints the median SNR (dB, CinC 2024 definition, over the samples each image
-shows) per lead, per layout and per dpi bin next to the SNR of an ideal digitizer of the same
-images (:func:`ideal_record`), the failure rate with reasons, and the speed on one core.
+``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--layout L] [--n 200] [--seed S]
+[--cohort D]`` renders ``n`` images (all in layout ``L``, else the cohort's 3x4+1 / 3x4+3 mix) or
+reads ``DIR/images``, ``DIR/signals``, ``DIR/meta``, digitizes each in one process and prints the
+median SNR (dB, CinC 2024 definition, over the samples each image shows) per lead, per layout and
+per dpi bin next to the SNR of an ideal digitizer of the same images (:func:`ideal_record`), the
+failure rate with reasons, how often the layout was recognised, and the speed on one core.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kecg.digitize.load import ImageError, read_image
 from kecg.digitize.metrics import record_snr_db, shown_intervals_s
 from kecg.io import LEADS, Record, read_record
 from kecg.synth import write_cohort
+from kecg.synth.render import LAYOUTS
 
 DPI_BINS: tuple[int, ...] = (0, 125, 175, 225, 10_000)
 
@@ -68,6 +70,7 @@ def evaluate_cohort(cohort: Path, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         start_s = time.process_time()
         try:
             result = digitize_array(read_image(image), image.stem)
+            row["layout_found"] = result.qc["layout"]
         except (ImageError, DigitizeError) as exc:
             row["reason"] = str(exc)
         row["cpu_s"] = time.process_time() - start_s
@@ -79,7 +82,7 @@ def evaluate_cohort(cohort: Path, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         ideal = {key: row[key] for key in ("ecg_id", "layout", "dpi", "grid", "reason")}
         ideal_rows.append(ideal | record_snr_db(true, ideal_record(true, meta), shown))
     columns = ["ecg_id", "layout", "dpi", "grid", "reason", *LEADS]
-    ours = pd.DataFrame(rows).reindex(columns=[*columns, "cpu_s"])
+    ours = pd.DataFrame(rows).reindex(columns=[*columns, "layout_found", "cpu_s"])
     return ours, pd.DataFrame(ideal_rows).reindex(columns=columns)
 
 
@@ -101,6 +104,8 @@ def report(table: pd.DataFrame, ideal: pd.DataFrame) -> None:
     for reason, count in table.loc[table["reason"] != "", "reason"].value_counts().items():
         print(f"  {count} × {reason}")
     ideal_ok = ideal[table["reason"] == ""]
+    n_right = int((ok["layout_found"] == ok["layout"]).sum())
+    print(f"layout recognised: {n_right} of {len(ok)} digitized images")
     print(
         f"median SNR over all leads: {np.nanmedian(snr.to_numpy()):.1f} dB "
         f"(ideal digitizer of the same images: {np.nanmedian(ideal_ok[list(LEADS)]):.1f} dB)"
@@ -125,6 +130,9 @@ def report(table: pd.DataFrame, ideal: pd.DataFrame) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kecg.bench digitize", description=__doc__)
     parser.add_argument("--artifacts", choices=["clean", "scan", "photo"], default="scan")
+    parser.add_argument(
+        "--layout", choices=list(LAYOUTS), default=None, help="render every image in this layout"
+    )
     parser.add_argument("--n", type=int, default=200, help="images to digitize")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
@@ -139,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cohort = Path(args.cohort) if args.cohort else Path(tmp)
         if not args.cohort:
             write_cohort(cohort, n_patients=max(1, int(np.ceil(args.n / 1.5))), seed=args.seed,
-                         artifacts=args.artifacts, jobs=args.jobs)  # fmt: skip
+                         artifacts=args.artifacts, layout=args.layout, jobs=args.jobs)  # fmt: skip
         table, ideal = evaluate_cohort(cohort, args.n)
     report(table, ideal)
     return 0

@@ -1,11 +1,11 @@
 """One paper ECG image → a 12-lead 10 s record at 500 Hz plus a QC row.
 
 Order of work: ink maps → rotation → grid removal → trace rows → time extent and grid pitch →
-layout → calibration pulses (0 mV line from the pulse top, scale when there is no grid) → time
-axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase; without a
-grid, both ends of the rows) → Viterbi trace
-per panel → px to mV and s → rhythm strips → 40 Hz low-pass. Every failure raises
-:class:`DigitizeError` with the reason the QC table shows.
+calibration pulses (0 mV line from the pulse top, scale when there is no grid) → time axis (grid
+pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase; without a grid, both
+ends of the rows) → layout from the row count → Viterbi trace per panel (six rows: 3×4 + 3 strips
+or 6×2, whichever obeys the limb-lead identities) → px to mV and s → rhythm strips → 40 Hz
+low-pass. Every failure raises :class:`DigitizeError` with the reason the QC table shows.
 """
 
 from __future__ import annotations
@@ -29,11 +29,14 @@ from kecg.digitize.grid import (
     rotate,
 )
 from kecg.digitize.layout import (
-    DEFAULT_STRIPS,
-    ROWS_3X4,
+    DURATION_S,
+    PanelSpec,
     Pulse,
     calibration_pulse,
     find_rows,
+    identity_residual,
+    layout_plan,
+    layouts_for_rows,
     row_extents,
     strip_lead_errors,
 )
@@ -42,8 +45,6 @@ from kecg.digitize.trace import column_runs, path_points_px, viterbi_trace
 from kecg.io import LEADS, Record
 
 FS_HZ = 500.0
-DURATION_S = 10.0
-COLUMN_S = 2.5
 PRINTED_SPAN_S = DURATION_S - 1.0 / FS_HZ  # first to last sample of a 10 s strip
 STRIP_MATCH_MAX_ERROR = 0.5
 GRID_MAX_ANISOTROPY = 0.02
@@ -68,6 +69,7 @@ class Panel:
     x_px: np.ndarray = field(repr=False)
     y_px: np.ndarray = field(repr=False)
     confidence: float = 0.0
+    strip: bool = False
 
 
 @dataclass
@@ -141,37 +143,22 @@ def digitize_array(
         x_origin = _snap_to_grid(x_origin, grid_phase_px(region.mean(axis=0), ppm_x), ppm_x)
     else:
         x_origin, ppm_t = _time_axis_from_ends(ink_bool, extents, pulses, ppm_x, line_w_px)
-    layout, strips = _layout(len(rows_y))
+    names = layouts_for_rows(len(rows_y))
+    if not names:
+        raise DigitizeError(f"unsupported layout ({len(rows_y)} trace rows)")
     core_bool = _thin_core(ink_bool, line_w_px)
     core_w_px = max(1.0, line_w_px - 2 * (max(0, round(line_w_px) - 2) // 2))
-
-    panels: list[Panel] = []
-    for r, y_row in enumerate(rows_y):
-        y_lo = int(y_row - (spacing_px if r == 0 else 0.85 * spacing_px))
-        y_hi = int(y_row + (spacing_px if r == len(rows_y) - 1 else 0.85 * spacing_px))
-        spans = (
-            [(lead, c * COLUMN_S, (c + 1) * COLUMN_S) for c, lead in enumerate(ROWS_3X4[r])]
-            if r < len(ROWS_3X4)
-            else [(strips[r - len(ROWS_3X4)], 0.0, DURATION_S)]
-        )
-        row_panels = [
-            _trace_panel(
-                core_bool, ink, lead, r, t0, t1, x_origin, ppm_t, y_row, (y_lo, y_hi), core_w_px
-            )
-            for lead, t0, t1 in spans
-        ]
-        pulse = pulses[r]
-        if pulse is None:
-            foot = _isoelectric_px(row_panels)
-        else:
-            foot = pulse.foot_y_px - pulse.height_px + GAIN_MM_MV * ppm_y
-        for p in row_panels:
-            p.baseline_y_px = foot
-        panels.extend(row_panels)
+    page = (core_bool, ink, rows_y, spacing_px, pulses, x_origin, ppm_t, ppm_y, core_w_px)
+    layout = names[0]
+    panels = _trace_plan(layout_plan(layout), *page)
+    if len(names) > 1:
+        layout = _pick_layout(names, panels, x_origin, ppm_t, ppm_y)
+        if layout != names[0]:
+            panels = _trace_plan(layout_plan(layout), *page)
     gains = [p.height_px / (GAIN_MM_MV * ppm_y) for p in found]
     n_pulses = len(found)
 
-    signal = _assemble(panels, x_origin, ppm_t, ppm_y, strips)
+    signal = _assemble(panels, x_origin, ppm_t, ppm_y)
     if lowpass_hz is not None:
         signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
@@ -318,13 +305,80 @@ def _time_axis_from_ends(
     return float(np.median(firsts)), ppm_t
 
 
-def _layout(n_rows: int) -> tuple[str, tuple[str, ...]]:
-    """Layout name and default rhythm-strip leads from the number of trace rows."""
-    n_strips = n_rows - len(ROWS_3X4)
-    if n_strips not in DEFAULT_STRIPS:
-        raise DigitizeError(f"unsupported layout ({n_rows} trace rows)")
-    name = "3x4" if n_strips == 0 else f"3x4+{n_strips}"
-    return name, DEFAULT_STRIPS[n_strips]
+def _trace_plan(
+    plan: tuple[PanelSpec, ...],
+    core_bool: np.ndarray,
+    ink: np.ndarray,
+    rows_y: np.ndarray,
+    spacing_px: float,
+    pulses: list[Pulse | None],
+    x_origin: float,
+    ppm_t: float,
+    ppm_y: float,
+    line_w_px: float,
+) -> list[Panel]:
+    """Trace every panel of a layout; a row's 0 mV line is its pulse's foot, else its mode."""
+    panels: list[Panel] = []
+    for r, y_row in enumerate(rows_y):
+        y_lo = int(y_row - (spacing_px if r == 0 else 0.85 * spacing_px))
+        y_hi = int(y_row + (spacing_px if r == len(rows_y) - 1 else 0.85 * spacing_px))
+        y_range = (y_lo, y_hi)
+        row_panels = [
+            _trace_panel(core_bool, ink, spec, x_origin, ppm_t, y_row, y_range, line_w_px)
+            for spec in plan
+            if spec.row == r
+        ]
+        pulse = pulses[r]
+        if pulse is None:
+            foot = _isoelectric_px(row_panels)
+        else:
+            foot = pulse.foot_y_px - pulse.height_px + GAIN_MM_MV * ppm_y
+        for p in row_panels:
+            p.baseline_y_px = foot
+        panels.extend(row_panels)
+    return panels
+
+
+def _pick_layout(
+    names: tuple[str, ...], panels: list[Panel], x_origin: float, ppm_t: float, ppm_y: float
+) -> str:
+    """Of layouts with the same rows, the one whose limb leads best obey their identities.
+
+    The traced rows are re-read under each candidate's panel plan (other leads and time spans on
+    the same ink), so a candidate is judged without tracing the page again. Only what the
+    candidates read differently counts: a stretch every candidate gives the same lead is left out.
+    """
+    rows: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+    for p in sorted(panels, key=lambda p: p.t_start_s):
+        x_px, y_px, _ = rows.get(p.row, (np.empty(0), np.empty(0), 0.0))
+        rows[p.row] = (np.r_[x_px, p.x_px], np.r_[y_px, p.y_px], p.baseline_y_px)
+    plans = {name: layout_plan(name) for name in names}
+    residuals = {}
+    for name in names:
+        signal = {}
+        for spec in sorted(plans[name], key=lambda s: s.t_end_s - s.t_start_s):
+            x_px, y_px, baseline_y_px = rows[spec.row]
+            read = Panel(
+                spec.lead, spec.row, spec.t_start_s, spec.t_end_s, baseline_y_px, x_px, y_px
+            )
+            mv = _panel_mv(read, x_origin, ppm_t, ppm_y)
+            t0_s, t1_s = _shared_span_s(spec, [plans[other] for other in names if other != name])
+            mv[round(t0_s * FS_HZ) : round(t1_s * FS_HZ)] = np.nan
+            signal[spec.lead] = mv
+        residual = identity_residual(signal)
+        residuals[name] = residual if np.isfinite(residual) else np.inf
+    return min(names, key=residuals.__getitem__)
+
+
+def _shared_span_s(spec: PanelSpec, others: list[tuple[PanelSpec, ...]]) -> tuple[float, float]:
+    """The part of a panel's time span that every other plan prints in the same row and lead."""
+    t0_s, t1_s = spec.t_start_s, spec.t_end_s
+    for plan in others:
+        same = [s for s in plan if s.lead == spec.lead and s.row == spec.row]
+        if not same:
+            return t0_s, t0_s
+        t0_s, t1_s = max(t0_s, same[0].t_start_s), min(t1_s, same[0].t_end_s)
+    return t0_s, max(t0_s, t1_s)
 
 
 def _find_pulse(
@@ -346,10 +400,7 @@ def _find_pulse(
 def _trace_panel(
     ink_bool: np.ndarray,
     ink: np.ndarray,
-    lead: str,
-    row: int,
-    t0_s: float,
-    t1_s: float,
+    spec: PanelSpec,
     x_origin: float,
     ppm_t: float,
     y_row: float,
@@ -357,6 +408,7 @@ def _trace_panel(
     line_w_px: float,
 ) -> Panel:
     """Viterbi-trace one panel; edges are trimmed by a line width (separator ticks live there)."""
+    lead, t0_s, t1_s = spec.lead, spec.t_start_s, spec.t_end_s
     px_per_s = PAPER_SPEED_MM_S * ppm_t
     trim = int(np.ceil(line_w_px / 2 + 1))
     xa = int(np.floor(x_origin + t0_s * px_per_s)) + (trim if t0_s > 0 else 0)
@@ -373,7 +425,7 @@ def _trace_panel(
     x, y = _drop_stray_ends(*path_points_px(t, b, c, line_w_px), 5.0 * ppm_t)
     step = np.abs(np.diff(c[found])) if found.sum() > 1 else np.zeros(1)
     confidence = float(found.mean() * np.mean(step <= 4 * line_w_px + 2)) if found.any() else 0.0
-    return Panel(lead, row, t0_s, t1_s, y_row, x + xa, y + ya, confidence)
+    return Panel(lead, spec.row, t0_s, t1_s, y_row, x + xa, y + ya, confidence, spec.strip)
 
 
 def _drop_stray_ends(
@@ -420,10 +472,8 @@ def _panel_mv(p: Panel, x_origin: float, ppm_t: float, ppm_y: float) -> np.ndarr
     return out
 
 
-def _assemble(
-    panels: list[Panel], x_origin: float, ppm_t: float, ppm_y: float, strips: tuple[str, ...]
-) -> np.ndarray:
-    """(n, 12) mV: each 3×4 panel in its column's time, rhythm strips over the whole 10 s.
+def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, ppm_y: float) -> np.ndarray:
+    """(n, 12) mV: each panel in its own time span, rhythm strips over the whole 10 s.
 
     A strip keeps the layout's standard lead unless it clearly mismatches that lead's panel and
     another 3×4 lead matches well (similar leads such as II and aVF must not swap). A strip
@@ -433,11 +483,11 @@ def _assemble(
     signal = np.full((n, len(LEADS)), np.nan)
     grid_mv: dict[str, np.ndarray] = {}
     for p in panels:
-        if p.t_end_s - p.t_start_s < DURATION_S:
+        if not p.strip:
             grid_mv[p.lead] = _panel_mv(p, x_origin, ppm_t, ppm_y)
             signal[:, LEADS.index(p.lead)] = grid_mv[p.lead]
     for p in panels:
-        if p.t_end_s - p.t_start_s >= DURATION_S:
+        if p.strip:
             mv = _panel_mv(p, x_origin, ppm_t, ppm_y)
             errors = strip_lead_errors(mv, grid_mv)
             if errors and errors.get(p.lead, np.inf) > STRIP_MATCH_MAX_ERROR:

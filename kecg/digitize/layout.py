@@ -1,7 +1,8 @@
 """Page layout from the de-rotated ink: trace rows, their time extent, calibration pulses, leads.
 
 Standard layouts fix which lead each panel holds, so nothing is read from the lead labels.
-Rhythm strips are identified by matching them against the 3×4 panels they repeat.
+Rhythm strips are identified by matching them against the 3×4 panels they repeat; the two
+six-row layouts (3×4 + 3 strips, 6×2) by which of them obeys the limb-lead identities.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
+
+from kecg.io import LEADS
 
 ROWS_3X4: tuple[tuple[str, ...], ...] = (
     ("I", "aVR", "V1", "V4"),
@@ -23,6 +26,82 @@ DEFAULT_STRIPS: dict[int, tuple[str, ...]] = {
     2: ("II", "V5"),
     3: ("V1", "II", "V5"),
 }
+LIMB_LEADS, PRECORDIAL_LEADS = LEADS[:6], LEADS[6:]
+DURATION_S = 10.0
+COLUMN_S = 2.5
+# leads × signs that sum to zero at every instant (Einthoven, Goldberger)
+LIMB_IDENTITIES: tuple[dict[str, float], ...] = (
+    {"I": 1.0, "II": -1.0, "III": 1.0},
+    {"aVR": 1.0, "aVL": 1.0, "aVF": 1.0},
+)
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """Where a layout prints one lead: its row, time span and whether it is a rhythm strip."""
+
+    lead: str
+    row: int
+    t_start_s: float
+    t_end_s: float
+    strip: bool = False
+
+
+def layout_plan(name: str) -> tuple[PanelSpec, ...]:
+    """The panels of a named layout: "3x4", "3x4+1".."3x4+3", "6x2" or "12x1"."""
+    if name == "6x2":
+        half_s = DURATION_S / 2
+        return tuple(
+            spec
+            for row, (left, right) in enumerate(zip(LIMB_LEADS, PRECORDIAL_LEADS, strict=True))
+            for spec in (
+                PanelSpec(left, row, 0.0, half_s),
+                PanelSpec(right, row, half_s, DURATION_S),
+            )
+        )
+    if name == "12x1":
+        return tuple(PanelSpec(lead, row, 0.0, DURATION_S) for row, lead in enumerate(LEADS))
+    n_strips = 0 if name == "3x4" else int(name.removeprefix("3x4+"))
+    grid = tuple(
+        PanelSpec(lead, row, col * COLUMN_S, (col + 1) * COLUMN_S)
+        for row, leads in enumerate(ROWS_3X4)
+        for col, lead in enumerate(leads)
+    )
+    strips = tuple(
+        PanelSpec(lead, len(ROWS_3X4) + k, 0.0, DURATION_S, strip=True)
+        for k, lead in enumerate(DEFAULT_STRIPS[n_strips])
+    )
+    return grid + strips
+
+
+def layouts_for_rows(n_rows: int) -> tuple[str, ...]:
+    """The standard layouts that print ``n_rows`` trace rows (empty if none does)."""
+    names = [f"3x4+{n}" if n else "3x4" for n in DEFAULT_STRIPS if len(ROWS_3X4) + n == n_rows]
+    return tuple(names) + {6: ("6x2",), 12: ("12x1",)}.get(n_rows, ())
+
+
+def identity_residual(signal_mv: dict[str, np.ndarray]) -> float:
+    """How far the limb leads break Einthoven's and Goldberger's identities (≈ 0 when they hold).
+
+    ``signal_mv`` maps leads to their samples on one time base (NaN where not printed). For each
+    identity, over the samples where all its leads are shown (medians removed), the RMS of the
+    signed sum over the root-sum-square of the leads' RMS; the sample-weighted mean over
+    identities, NaN when no identity has 50 common samples.
+    """
+    total, weight = 0.0, 0
+    for identity in LIMB_IDENTITIES:
+        if not all(lead in signal_mv for lead in identity):
+            continue
+        both = np.logical_and.reduce([np.isfinite(signal_mv[lead]) for lead in identity])
+        n = int(both.sum())
+        if n < 50:
+            continue
+        terms = [sign * (signal_mv[lead][both] - np.median(signal_mv[lead][both]))
+                 for lead, sign in identity.items()]  # fmt: skip
+        scale = np.sqrt(sum(np.mean(t**2) for t in terms))
+        total += n * float(np.sqrt(np.mean(np.sum(terms, axis=0) ** 2)) / max(scale, 1e-6))
+        weight += n
+    return total / weight if weight else float("nan")
 
 
 def find_rows(ink_bool: np.ndarray) -> np.ndarray:

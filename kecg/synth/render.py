@@ -2,10 +2,12 @@
 
 The page is drawn in its own pixel frame at ``dpi``: a grid of 1 mm / 5 mm squares, a header of
 invented patient and device text, calibration pulses, lead labels and the traces at 25 mm/s and
-10 mm/mV in a 3×4 layout plus one ("3x4+1": II) or three ("3x4+3": V1, II, V5) 10 s rhythm strips.
-Column k of the 3×4 shows seconds 2.5k–2.5(k+1). Traces are not clipped at their panel box, so
-large complexes overlap the neighbouring rows as on real printouts. Scan and photo degradations
-(``kecg.synth.artifacts``) then move the page into the image; ``page_to_image`` records that map.
+10 mm/mV in a 3×4 layout plus one ("3x4+1": II) or three ("3x4+3": V1, II, V5) 10 s rhythm strips,
+or in 6×2 (limb leads 0–5 s left, V1–V6 5–10 s right) or 12×1 (every lead over 10 s, on a taller
+roll-paper page so that the 12 rows sit 20 mm apart). Column k of the 3×4 shows 2.5k–2.5(k+1) s.
+Traces are not clipped at their panel box, so large complexes overlap the neighbouring rows as on
+real printouts. Scan and photo degradations (``kecg.synth.artifacts``) then move the page into
+the image; ``page_to_image`` records that map.
 Every random choice comes from the ``rng`` passed in, so one rng state gives one byte-exact image.
 """
 
@@ -41,7 +43,11 @@ ROWS_3X4: tuple[tuple[str, ...], ...] = (
     ("II", "aVL", "V2", "V5"),
     ("III", "aVF", "V3", "V6"),
 )
-LAYOUTS: dict[str, tuple[str, ...]] = {"3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
+STRIPS: dict[str, tuple[str, ...]] = {"3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
+ROWS_6X2: tuple[tuple[str, ...], ...] = tuple(zip(LEADS[:6], LEADS[6:], strict=True))
+LAYOUTS: tuple[str, ...] = (*STRIPS, "6x2", "12x1")
+MIXED_LAYOUTS: dict[str, float] = {"3x4+1": 0.6, "3x4+3": 0.4}  # drawn when none is requested
+ROW_PITCH_12X1_MM = 20.0
 
 # grid colour name -> (minor line BGR, major line BGR); "bw" pages are returned in greyscale
 GRID_COLORS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]] | None] = {
@@ -107,9 +113,9 @@ def render_ecg(
     if artifacts not in ARTIFACTS:
         raise ValueError(f"artifacts must be one of {ARTIFACTS}, got {artifacts!r}")
     if layout is None:
-        layout = str(rng.choice(list(LAYOUTS), p=[0.6, 0.4]))
+        layout = str(rng.choice(list(MIXED_LAYOUTS), p=list(MIXED_LAYOUTS.values())))
     if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {tuple(LAYOUTS)}, got {layout!r}")
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if dpi is None:
         # 100–300 dpi, weighted to the low end (median 150) like office scans; keeps files small.
         dpi = round(100.0 + 200.0 * rng.random() ** 2)
@@ -212,12 +218,31 @@ def _draw_style(rng: np.random.Generator, px_per_mm: float) -> dict:
     }
 
 
+def layout_rows(layout: str) -> list[list[tuple[str, int, float, float]]]:
+    """The panels of each printed row, top to bottom: (lead, column, t_start_s, t_end_s)."""
+    if layout in STRIPS:
+        grid = [[(lead, col, col * COLUMN_S, (col + 1) * COLUMN_S) for col, lead in enumerate(row)]
+                for row in ROWS_3X4]  # fmt: skip
+        return grid + [[(lead, 0, 0.0, DURATION_S)] for lead in STRIPS[layout]]
+    if layout == "6x2":
+        half_s = DURATION_S / 2
+        return [
+            [(left, 0, 0.0, half_s), (right, 1, half_s, DURATION_S)] for left, right in ROWS_6X2
+        ]
+    if layout == "12x1":
+        return [[(lead, 0, 0.0, DURATION_S)] for lead in LEADS]
+    raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+
+
 def _page_geometry(rng: np.random.Generator, layout: str, px_per_mm: float) -> dict:
-    """Place the grid, rows, panels and calibration pulses on a page; returns page-pixel boxes."""
+    """Place the grid, rows, panels and calibration pulses on a page; returns page-pixel boxes.
+
+    12×1 keeps the paper's width but is as tall as 12 rows ``ROW_PITCH_12X1_MM`` apart need.
+    """
     paper = "A4" if rng.random() < 0.6 else "letter"
     page_w_mm, page_h_mm = _PAPERS_MM[paper]
-    strips = LAYOUTS[layout]
-    n_rows = len(ROWS_3X4) + len(strips)
+    rows = layout_rows(layout)
+    n_rows = len(rows)
     content_w_mm = CAL_REGION_MM + DURATION_S * PAPER_SPEED_MM_S
 
     margin_l_mm = float(rng.uniform(3.0, 8.0))
@@ -226,13 +251,15 @@ def _page_geometry(rng: np.random.Generator, layout: str, px_per_mm: float) -> d
     content_x0_mm = margin_l_mm + MAJOR_MM * int(rng.integers(0, int(free_mm // MAJOR_MM) + 1))
     header_mm = float(rng.uniform(20.0, 30.0))
     footer_mm = float(rng.uniform(8.0, 12.0))
+    if layout == "12x1":
+        page_h_mm = float(math.ceil(header_mm + n_rows * ROW_PITCH_12X1_MM + footer_mm))
     grid_h_mm = page_h_mm - header_mm - footer_mm
     row_pitch_mm = MAJOR_MM * math.floor(grid_h_mm / n_rows / MAJOR_MM)
     first_baseline_mm = header_mm + MAJOR_MM * math.ceil(row_pitch_mm / 2 / MAJOR_MM)
 
     px = px_per_mm
     panels, calibration = [], []
-    for row in range(n_rows):
+    for row, spans in enumerate(rows):
         baseline_mm = first_baseline_mm + row * row_pitch_mm
         top_mm, bottom_mm = baseline_mm - row_pitch_mm / 2, baseline_mm + row_pitch_mm / 2
         cal_x0_mm = content_x0_mm + CAL_LEAD_IN_MM
@@ -244,11 +271,6 @@ def _page_geometry(rng: np.random.Generator, layout: str, px_per_mm: float) -> d
                 "baseline_y_px": round(baseline_mm * px, 4),
             }
         )
-        if row < len(ROWS_3X4):
-            spans = [(lead, col, col * COLUMN_S, (col + 1) * COLUMN_S)
-                     for col, lead in enumerate(ROWS_3X4[row])]  # fmt: skip
-        else:
-            spans = [(strips[row - len(ROWS_3X4)], 0, 0.0, DURATION_S)]
         for lead, col, t0, t1 in spans:
             x0_mm = content_x0_mm + CAL_REGION_MM + t0 * PAPER_SPEED_MM_S
             x1_mm = content_x0_mm + CAL_REGION_MM + t1 * PAPER_SPEED_MM_S
@@ -388,7 +410,7 @@ def _draw_label(page: np.ndarray, panel: dict, px_per_mm: float, style: dict) ->
 
 
 def _draw_separators(page: np.ndarray, panels: list[dict], px_per_mm: float, style: dict) -> None:
-    """Short vertical ticks at the 3×4 column boundaries, as many printers mark them."""
+    """Short vertical ticks at the column boundaries, as many printers mark them."""
     for panel in panels:
         if panel["col"] > 0:
             x, y = panel["x_start_px"], panel["baseline_y_px"]
