@@ -117,6 +117,27 @@ def test_inverted_noisy_wandering_and_resampled(cohort: Path, truth: pd.DataFram
     assert score["se_pct"] == 100.0 and score["median_err_ms"] <= 3.0
 
 
+def test_small_sharp_qrs_beside_broad_p_and_t_waves() -> None:
+    """A 0.35 mV QRS between a 0.2 mV P and a broad 0.4 mV T (their envelopes rival the QRS's):
+    the R peaks, not the P waves (which once blocked the QRS by the refractory period)."""
+    t_s = np.arange(5000) / FS_HZ
+    r_s = np.arange(0.5, 10.0, 1.2)
+
+    def waves(at_s: np.ndarray, mv: float, sd_s: float) -> np.ndarray:
+        return mv * np.exp(-0.5 * ((t_s[:, None] - at_s) / sd_s) ** 2).sum(axis=1)
+
+    x = (
+        waves(r_s, 0.35, 0.008)
+        - waves(r_s + 0.025, 0.08, 0.008)
+        + waves(r_s + 0.30, 0.4, 0.06)
+        + waves(r_s - 0.2, 0.2, 0.025)
+        + np.random.default_rng(1).normal(0.0, 0.01, t_s.size)
+    )
+    score = score_rpeaks(detect_rpeaks(x, FS_HZ), np.round(r_s * FS_HZ).astype(int), FS_HZ)
+    assert score["se_pct"] == 100.0 and score["ppv_pct"] == 100.0
+    assert score["median_err_ms"] <= 2.0
+
+
 def test_resampled_record_gives_the_same_median_beat(cohort: Path, truth: pd.DataFrame) -> None:
     ecg_id = truth["ecg_id"].iloc[2]
     full = _record(cohort, ecg_id)

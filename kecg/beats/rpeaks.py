@@ -2,7 +2,9 @@
 
 The detector is a Pan–Tompkins-style adaptive-threshold search on a QRS energy envelope
 (3–20 Hz band-pass, squared slope, 100 ms moving integration) with search-back for missed beats
-and T-wave rejection. With several leads on one time base the per-lead envelopes are averaged
+and T-wave rejection by steepest slope (a candidate within 400 ms of a QRS whose 5–30 Hz slope is
+under half that QRS's is a T wave: broad T waves can rival a small QRS in the envelope, never in
+slope). With several leads on one time base the per-lead envelopes are averaged
 where finite, so a lead printed only for part of the record (a 2.5 s V5 panel) still gets its
 beats from the leads that cover the rest. Each detection is then moved to the R peak: the
 extremum of the dominant QRS polarity of one placement lead per record (the largest QRS among
@@ -21,12 +23,14 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 MIN_SEGMENT_S = 1.5
 REFRACTORY_S = 0.25
-T_WAVE_WINDOW_S = 0.36
+T_WAVE_WINDOW_S = 0.40
+T_SLOPE_RATIO = 0.5
+THRESHOLD_FRACTION = 0.25
 SEARCH_BACK_RR = 1.66
 LEARN_S = 2.0
 
@@ -59,6 +63,27 @@ def qrs_envelope(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     return env
 
 
+def abs_slope(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
+    """|slope| in mV/s of one lead band-passed 5–30 Hz (NaN where the lead is NaN or too short).
+
+    Unintegrated, so it separates the steep QRS from a T wave of similar envelope height.
+    """
+    x = np.asarray(signal_mv, dtype=np.float64)
+    out = np.full(x.shape, np.nan)
+    sos = butter(2, [5.0, min(30.0, 0.45 * fs_hz)], btype="bandpass", fs=fs_hz, output="sos")
+    for a, b in finite_runs(np.isfinite(x), round(MIN_SEGMENT_S * fs_hz)):
+        out[a:b] = np.abs(np.gradient(sosfiltfilt(sos, x[a:b]))) * fs_hz
+    return out
+
+
+def _fuse(per_lead: list[np.ndarray]) -> np.ndarray:
+    """Mean over the leads finite at each sample (NaN where none is)."""
+    stack = np.stack(per_lead, axis=1)
+    count = np.isfinite(stack).sum(axis=1)
+    total = np.nansum(stack, axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def fused_envelope(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     """Mean of the per-lead envelopes over the leads finite at each sample (NaN where none is).
 
@@ -68,31 +93,43 @@ def fused_envelope(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     x = np.asarray(signal_mv, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
-    stack = np.stack([qrs_envelope(x[:, j], fs_hz) for j in range(x.shape[1])], axis=1)
-    count = np.isfinite(stack).sum(axis=1)
-    total = np.nansum(stack, axis=1)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return _fuse([qrs_envelope(x[:, j], fs_hz) for j in range(x.shape[1])])
 
 
-def _adaptive_peaks(env: np.ndarray, fs_hz: float) -> list[int]:
-    """Pan–Tompkins decision rules on one finite envelope run: sample indices of QRS complexes."""
+def _adaptive_peaks(env: np.ndarray, slope: np.ndarray, fs_hz: float) -> list[int]:
+    """Pan–Tompkins decision rules on one finite envelope run: sample indices of QRS complexes.
+
+    ``slope`` is the fused |slope| (mV/s) on the same samples; a candidate's steepness is its
+    maximum within ±60 ms.
+    """
     refractory = round(REFRACTORY_S * fs_hz)
     candidates, props = find_peaks(env, distance=max(1, round(0.2 * fs_hz)), height=0.0)
     heights = props["peak_heights"]
     if candidates.size == 0:
         return []
+    window = 2 * round(0.06 * fs_hz) + 1
+    steepest = maximum_filter1d(np.nan_to_num(slope), window, mode="nearest")
+    steep = dict(zip(candidates.tolist(), steepest[candidates].tolist(), strict=True))
     learn = env[: max(1, round(LEARN_S * fs_hz))]
     spk = float(np.max(learn)) * 0.6
     npk = float(np.median(env))
     accepted: list[int] = []
     accepted_h: list[float] = []
+
+    def is_t_wave(c: int, last: int) -> bool:
+        return c - last < T_WAVE_WINDOW_S * fs_hz and steep[c] < T_SLOPE_RATIO * steep[last]
+
     rr_mean = 0.0
     pending: list[tuple[int, float]] = []
     for c, h in zip(candidates, heights, strict=True):
-        thr = npk + 0.25 * (spk - npk)
+        thr = npk + THRESHOLD_FRACTION * (spk - npk)
         last = accepted[-1] if accepted else -refractory - 1
         if rr_mean > 0 and c - last > SEARCH_BACK_RR * rr_mean:
-            back = [(p, ph) for p, ph in pending if p - last > refractory and ph > 0.5 * thr]
+            back = [
+                (p, ph)
+                for p, ph in pending
+                if p - last > refractory and ph > 0.5 * thr and not is_t_wave(p, last)
+            ]
             if back:
                 p, ph = max(back, key=lambda t: t[1])
                 accepted.append(p)
@@ -100,17 +137,18 @@ def _adaptive_peaks(env: np.ndarray, fs_hz: float) -> list[int]:
                 spk = 0.25 * ph + 0.75 * spk
                 last = p
             pending = []
-        if h > thr and c - last > refractory:
-            is_t_wave = accepted and c - last < T_WAVE_WINDOW_S * fs_hz and h < 0.5 * accepted_h[-1]
-            if not is_t_wave:
-                if accepted:
-                    rr = c - last
-                    rr_mean = rr if rr_mean == 0 else 0.875 * rr_mean + 0.125 * rr
-                accepted.append(int(c))
-                accepted_h.append(float(h))
-                spk = 0.125 * h + 0.875 * spk
-                pending = []
-                continue
+        if c - last <= refractory and h > max(thr, accepted_h[-1]) and steep[c] > steep[last]:
+            accepted[-1], accepted_h[-1] = int(c), float(h)  # a P wave took the QRS's place
+            continue
+        if h > thr and c - last > refractory and not (accepted and is_t_wave(int(c), last)):
+            if accepted:
+                rr = c - last
+                rr_mean = rr if rr_mean == 0 else 0.875 * rr_mean + 0.125 * rr
+            accepted.append(int(c))
+            accepted_h.append(float(h))
+            spk = 0.125 * h + 0.875 * spk
+            pending = []
+            continue
         npk = 0.125 * h + 0.875 * npk
         pending.append((int(c), float(h)))
     return accepted
@@ -215,10 +253,12 @@ def detect_rpeaks(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     if x.ndim == 1:
         x = x[:, None]
     env = fused_envelope(x, fs_hz)
+    slope = _fuse([abs_slope(x[:, j], fs_hz) for j in range(x.shape[1])])
     qrs: list[int] = []
     for a, b in finite_runs(np.isfinite(env), round(MIN_SEGMENT_S * fs_hz)):
         seg = env[a:b]
-        qrs.extend(a + p for p in _drop_t_waves(seg, _adaptive_peaks(seg, fs_hz), fs_hz))
+        peaks = _adaptive_peaks(seg, slope[a:b], fs_hz)
+        qrs.extend(a + p for p in _drop_t_waves(seg, peaks, fs_hz))
     detections = np.asarray(sorted(qrs), dtype=np.int64)
     half = max(1, round(0.06 * fs_hz))
     rpeaks = detections.copy()
