@@ -21,6 +21,7 @@ def _synth(args: argparse.Namespace) -> int:
         artifacts=args.artifacts,
         layout=args.layout,
         dpi=args.dpi,
+        gain_mm_mv=args.gain,
         jobs=args.jobs,
     )
     return 0
@@ -118,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="printout layout (default: 60 %% 3x4+1, 40 %% 3x4+3)",
     )
     p.add_argument("--dpi", type=int, default=None, help="image resolution (default: 100-300)")
+    p.add_argument(
+        "--gain",
+        type=float,
+        choices=[5.0, 10.0],
+        default=None,
+        help="mm/mV (default: 10, or 5 on some pages, mostly those with tall complexes)",
+    )
     p.add_argument("--jobs", type=int, default=0, help="worker processes; 0 = all cores")
     p.set_defaults(func=_synth)
 

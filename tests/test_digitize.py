@@ -20,13 +20,14 @@ from kecg.synth import plan_cohort, synthesize_ecg
 from kecg.synth.render import render_ecg
 
 SEED = 5
-# (artifacts, layout, dpi, plan row, render seed): all four layouts, two resolutions, grey, red
-# and pink grids, and one page without a grid (render seed 101); 6x2 and 12x1 measured 15.1 and
-# 14.8 dB median SNR
-CASES = (("clean", "3x4+1", 150, 0, 100), ("clean", "3x4+3", 200, 1, 102),
-         ("clean", "3x4+3", 200, 1, 101), ("scan", "3x4+1", 200, 2, 102),
-         ("scan", "3x4+3", 150, 3, 103), ("clean", "6x2", 200, 1, 102),
-         ("clean", "12x1", 200, 1, 102))  # fmt: skip
+# (artifacts, layout, dpi, plan row, render seed, mm/mV): all four layouts, two resolutions, grey,
+# red and pink grids, pages without a grid (render seed 101), two pages at 5 mm/mV (one without
+# a grid); 6x2 and 12x1 measured 15.1 and 14.8 dB median SNR
+CASES = (("clean", "3x4+1", 150, 0, 100, 10.0), ("clean", "3x4+3", 200, 1, 102, 10.0),
+         ("clean", "3x4+3", 200, 1, 101, 10.0), ("scan", "3x4+1", 200, 2, 102, 10.0),
+         ("scan", "3x4+3", 150, 3, 103, 10.0), ("clean", "6x2", 200, 1, 102, 10.0),
+         ("clean", "12x1", 200, 1, 102, 10.0), ("clean", "3x4+1", 150, 1, 101, 5.0),
+         ("scan", "3x4+3", 200, 3, 104, 5.0))  # fmt: skip
 MIN_MEDIAN_SNR_DB = {"clean": 7.0, "scan": 11.0}
 
 
@@ -42,12 +43,13 @@ def rendered() -> list[tuple[str, np.ndarray, np.ndarray, dict]]:
     """(artifacts, true signal (n, 12), RGB image, sidecar) for each case."""
     plan = plan_cohort(4, SEED).to_dict("records")
     out = []
-    for artifacts, layout, dpi, i, render_seed in CASES:
+    for artifacts, layout, dpi, i, render_seed, gain in CASES:
         ecg = synthesize_ecg(plan[i], SEED, i)
         rng = np.random.default_rng(render_seed)
         image, meta = render_ecg(
-            ecg.signal_mv, 500.0, rng=rng, layout=layout, dpi=dpi, artifacts=artifacts
-        )
+            ecg.signal_mv, 500.0, rng=rng, layout=layout, dpi=dpi, gain_mm_mv=gain,
+            artifacts=artifacts,
+        )  # fmt: skip
         out.append((artifacts, ecg.signal_mv, rgb_of(image), meta))
     return out
 
@@ -63,6 +65,7 @@ def test_geometry_matches_sidecar(rendered, digitized) -> None:
         assert result.px_per_mm_x == pytest.approx(meta["px_per_mm"] * scale, rel=0.01)
         assert abs(result.rotation_deg - meta["rotation_deg"]) < 0.3
         assert result.qc["layout"] == meta["layout"]
+        assert result.qc["gain_mm_mv"] == meta["gain_mm_mv"]
         if meta["rotation_deg"] == 0.0:  # page and image pixels coincide: t = 0 to 0.2 px
             assert abs(result.x_origin_px - meta["panels"][0]["x_start_px"]) < 0.2
 

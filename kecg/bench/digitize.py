@@ -1,11 +1,13 @@
 """Benchmark of the digitizer on freshly rendered synthetic printouts with known truth.
 
-``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--layout L] [--n 200] [--seed S]
-[--cohort D]`` renders ``n`` images (all in layout ``L``, else the cohort's 3x4+1 / 3x4+3 mix) or
-reads ``DIR/images``, ``DIR/signals``, ``DIR/meta``, digitizes each in one process and prints the
+``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--layout L] [--gain 5|10]
+[--n 200] [--seed S] [--cohort D]`` renders ``n`` images (all in layout ``L``, else the cohort's
+3x4+1 / 3x4+3 mix; all at ``--gain`` mm/mV, else the cohort's 10 / 5 mm/mV mix) or reads
+``DIR/images``, ``DIR/signals``, ``DIR/meta``, digitizes each in one process and prints the
 median SNR (dB, CinC 2024 definition, over the samples each image shows) per lead, per layout and
 per dpi bin next to the SNR of an ideal digitizer of the same images (:func:`ideal_record`), the
-failure rate with reasons, how often the layout was recognised, and the speed on one core.
+failure rate with reasons, how often the layout and the gain were recognised, and the speed on
+one core.
 """
 
 from __future__ import annotations
@@ -66,11 +68,12 @@ def evaluate_cohort(cohort: Path, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     for image in sorted((cohort / "images").iterdir())[:n]:
         meta = json.loads((cohort / "meta" / f"{image.stem}.json").read_text())
         row = {"ecg_id": image.stem, "layout": meta["layout"], "dpi": meta["dpi"],
-               "grid": meta["grid"]["color"], "reason": ""}  # fmt: skip
+               "grid": meta["grid"]["color"], "gain": meta["gain_mm_mv"], "reason": ""}  # fmt: skip
         start_s = time.process_time()
         try:
             result = digitize_array(read_image(image), image.stem)
             row["layout_found"] = result.qc["layout"]
+            row["gain_found"] = result.qc["gain_mm_mv"]
         except (ImageError, DigitizeError) as exc:
             row["reason"] = str(exc)
         row["cpu_s"] = time.process_time() - start_s
@@ -82,7 +85,8 @@ def evaluate_cohort(cohort: Path, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         ideal = {key: row[key] for key in ("ecg_id", "layout", "dpi", "grid", "reason")}
         ideal_rows.append(ideal | record_snr_db(true, ideal_record(true, meta), shown))
     columns = ["ecg_id", "layout", "dpi", "grid", "reason", *LEADS]
-    ours = pd.DataFrame(rows).reindex(columns=[*columns, "layout_found", "cpu_s"])
+    extra = ["gain", "layout_found", "gain_found", "cpu_s"]
+    ours = pd.DataFrame(rows).reindex(columns=[*columns, *extra])
     return ours, pd.DataFrame(ideal_rows).reindex(columns=columns)
 
 
@@ -106,6 +110,9 @@ def report(table: pd.DataFrame, ideal: pd.DataFrame) -> None:
     ideal_ok = ideal[table["reason"] == ""]
     n_right = int((ok["layout_found"] == ok["layout"]).sum())
     print(f"layout recognised: {n_right} of {len(ok)} digitized images")
+    for gain, group in ok.groupby("gain"):
+        n_gain = int((group["gain_found"] == gain).sum())
+        print(f"gain {gain:g} mm/mV recognised: {n_gain} of {len(group)} digitized images")
     print(
         f"median SNR over all leads: {np.nanmedian(snr.to_numpy()):.1f} dB "
         f"(ideal digitizer of the same images: {np.nanmedian(ideal_ok[list(LEADS)]):.1f} dB)"
@@ -133,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--layout", choices=list(LAYOUTS), default=None, help="render every image in this layout"
     )
+    parser.add_argument(
+        "--gain", type=float, default=None, help="render every image at this mm/mV (5 or 10)"
+    )
     parser.add_argument("--n", type=int, default=200, help="images to digitize")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
@@ -147,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cohort = Path(args.cohort) if args.cohort else Path(tmp)
         if not args.cohort:
             write_cohort(cohort, n_patients=max(1, int(np.ceil(args.n / 1.5))), seed=args.seed,
-                         artifacts=args.artifacts, layout=args.layout, jobs=args.jobs)  # fmt: skip
+                         artifacts=args.artifacts, layout=args.layout, gain_mm_mv=args.gain,
+                         jobs=args.jobs)  # fmt: skip
         table, ideal = evaluate_cohort(cohort, args.n)
     report(table, ideal)
     return 0

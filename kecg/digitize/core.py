@@ -49,6 +49,7 @@ PRINTED_SPAN_S = DURATION_S - 1.0 / FS_HZ  # first to last sample of a 10 s stri
 STRIP_MATCH_MAX_ERROR = 0.5
 GRID_MAX_ANISOTROPY = 0.02
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
+STANDARD_GAINS_MM_MV = (5.0, 10.0)  # printed gains the calibration pulse is matched to
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 LOWPASS_HZ = 40.0  # the display filter printed on most ECG reports
 
@@ -109,7 +110,7 @@ def digitize_array(
     nonpaper = rotate(nonpaper, rotation_deg)
     ink_bool, rows_y = _binarize(ink)
     portrait = ink_bool.shape[0] > 1.1 * ink_bool.shape[1]
-    if (len(rows_y) < 3 or portrait) and len(find_rows(ink_bool.T)) >= 3:
+    if (len(rows_y) < 3 or portrait) and len(find_rows(ink_bool.T, min_cover_frac=0.5)) >= 3:
         raise DigitizeError("page is rotated by 90° (trace rows run vertically)")
     if len(rows_y) < 3:
         raise DigitizeError(f"no ECG layout found ({len(rows_y)} trace rows; not an ECG?)")
@@ -125,13 +126,15 @@ def digitize_array(
     pulses = [_find_pulse(ink_bool, ink, ext, y, ppm_x if has_grid else rough_ppm)
               for ext, y in zip(extents, rows_y, strict=True)]  # fmt: skip
     found = [p for p in pulses if p is not None]
-    pulse_ppm = float(np.median([p.height_px for p in found])) / GAIN_MM_MV if found else np.nan
-    if has_grid and abs(pulse_ppm / ppm_x - 1.0) > PULSE_GRID_MAX_MISMATCH:
+    pulse_px = float(np.median([p.height_px for p in found])) if found else np.nan
+    gain_mm_mv = _standard_gain(pulse_px / ppm_x) if has_grid and found else GAIN_MM_MV
+    if has_grid and abs(pulse_px / (gain_mm_mv * ppm_x) - 1.0) > PULSE_GRID_MAX_MISMATCH:
         has_grid = False  # a periodic pattern that is not the mm grid (the pulses disagree)
     if not has_grid:
         if not found:
             raise DigitizeError("no grid and no calibration pulse: scale unknown")
-        ppm_x = ppm_y = pulse_ppm
+        gain_mm_mv = _standard_gain(pulse_px / rough_ppm)
+        ppm_x = ppm_y = pulse_px / gain_mm_mv
     if not 2.0 <= ppm_x <= 30.0:
         raise DigitizeError(f"implausible scale {ppm_x:.2f} px/mm")
     if found:
@@ -148,17 +151,18 @@ def digitize_array(
         raise DigitizeError(f"unsupported layout ({len(rows_y)} trace rows)")
     core_bool = _thin_core(ink_bool, line_w_px)
     core_w_px = max(1.0, line_w_px - 2 * (max(0, round(line_w_px) - 2) // 2))
-    page = (core_bool, ink, rows_y, spacing_px, pulses, x_origin, ppm_t, ppm_y, core_w_px)
+    px_per_mv = gain_mm_mv * ppm_y
+    page = (core_bool, ink, rows_y, spacing_px, pulses, x_origin, ppm_t, px_per_mv, core_w_px)
     layout = names[0]
     panels = _trace_plan(layout_plan(layout), *page)
     if len(names) > 1:
-        layout = _pick_layout(names, panels, x_origin, ppm_t, ppm_y)
+        layout = _pick_layout(names, panels, x_origin, ppm_t, px_per_mv)
         if layout != names[0]:
             panels = _trace_plan(layout_plan(layout), *page)
-    gains = [p.height_px / (GAIN_MM_MV * ppm_y) for p in found]
+    gains = [p.height_px / px_per_mv for p in found]
     n_pulses = len(found)
 
-    signal = _assemble(panels, x_origin, ppm_t, ppm_y)
+    signal = _assemble(panels, x_origin, ppm_t, px_per_mv)
     if lowpass_hz is not None:
         signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
@@ -170,6 +174,7 @@ def digitize_array(
         "layout": layout,
         "px_per_mm": round(float(ppm_x), 4),
         "px_per_mm_y": round(float(ppm_y), 4),
+        "gain_mm_mv": gain_mm_mv,
         "rotation_deg": round(float(rotation_deg), 3),
         "grid_found": has_grid,
         "line_width_px": round(float(line_w_px), 2),
@@ -224,6 +229,13 @@ def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) 
         lengths.append(bottom - top + 1)
     all_lengths = np.concatenate(lengths)
     return float(np.median(all_lengths)) if len(all_lengths) else 1.0
+
+
+def _standard_gain(pulse_mm: float) -> float:
+    """The standard gain (mm/mV) nearest to a 1 mV pulse ``pulse_mm`` tall (NaN: 10 mm/mV)."""
+    if not np.isfinite(pulse_mm) or pulse_mm <= 0:
+        return GAIN_MM_MV
+    return min(STANDARD_GAINS_MM_MV, key=lambda g: abs(np.log(pulse_mm / g)))
 
 
 def _time_origin(
@@ -314,7 +326,7 @@ def _trace_plan(
     pulses: list[Pulse | None],
     x_origin: float,
     ppm_t: float,
-    ppm_y: float,
+    px_per_mv: float,
     line_w_px: float,
 ) -> list[Panel]:
     """Trace every panel of a layout; a row's 0 mV line is its pulse's foot, else its mode."""
@@ -332,7 +344,7 @@ def _trace_plan(
         if pulse is None:
             foot = _isoelectric_px(row_panels)
         else:
-            foot = pulse.foot_y_px - pulse.height_px + GAIN_MM_MV * ppm_y
+            foot = pulse.foot_y_px - pulse.height_px + px_per_mv
         for p in row_panels:
             p.baseline_y_px = foot
         panels.extend(row_panels)
@@ -340,7 +352,7 @@ def _trace_plan(
 
 
 def _pick_layout(
-    names: tuple[str, ...], panels: list[Panel], x_origin: float, ppm_t: float, ppm_y: float
+    names: tuple[str, ...], panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: float
 ) -> str:
     """Of layouts with the same rows, the one whose limb leads best obey their identities.
 
@@ -361,7 +373,7 @@ def _pick_layout(
             read = Panel(
                 spec.lead, spec.row, spec.t_start_s, spec.t_end_s, baseline_y_px, x_px, y_px
             )
-            mv = _panel_mv(read, x_origin, ppm_t, ppm_y)
+            mv = _panel_mv(read, x_origin, ppm_t, px_per_mv)
             t0_s, t1_s = _shared_span_s(spec, [plans[other] for other in names if other != name])
             mv[round(t0_s * FS_HZ) : round(t1_s * FS_HZ)] = np.nan
             signal[spec.lead] = mv
@@ -457,7 +469,7 @@ def _isoelectric_px(panels: list[Panel]) -> float:
     return float(lo + np.argmax(np.convolve(hist, np.ones(3), mode="same")) / 2)
 
 
-def _panel_mv(p: Panel, x_origin: float, ppm_t: float, ppm_y: float) -> np.ndarray:
+def _panel_mv(p: Panel, x_origin: float, ppm_t: float, px_per_mv: float) -> np.ndarray:
     """The panel on the 10 s, 500 Hz time base in mV (NaN outside its time span)."""
     n = round(DURATION_S * FS_HZ)
     t_s = np.arange(n) / FS_HZ
@@ -468,11 +480,11 @@ def _panel_mv(p: Panel, x_origin: float, ppm_t: float, ppm_y: float) -> np.ndarr
     if finite.sum() < 2:
         return out
     y = np.interp(x, p.x_px[finite], p.y_px[finite])
-    out[inside] = (p.baseline_y_px - y) / (GAIN_MM_MV * ppm_y)
+    out[inside] = (p.baseline_y_px - y) / px_per_mv
     return out
 
 
-def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, ppm_y: float) -> np.ndarray:
+def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: float) -> np.ndarray:
     """(n, 12) mV: each panel in its own time span, rhythm strips over the whole 10 s.
 
     A strip keeps the layout's standard lead unless it clearly mismatches that lead's panel and
@@ -484,11 +496,11 @@ def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, ppm_y: float) 
     grid_mv: dict[str, np.ndarray] = {}
     for p in panels:
         if not p.strip:
-            grid_mv[p.lead] = _panel_mv(p, x_origin, ppm_t, ppm_y)
+            grid_mv[p.lead] = _panel_mv(p, x_origin, ppm_t, px_per_mv)
             signal[:, LEADS.index(p.lead)] = grid_mv[p.lead]
     for p in panels:
         if p.strip:
-            mv = _panel_mv(p, x_origin, ppm_t, ppm_y)
+            mv = _panel_mv(p, x_origin, ppm_t, px_per_mv)
             errors = strip_lead_errors(mv, grid_mv)
             if errors and errors.get(p.lead, np.inf) > STRIP_MATCH_MAX_ERROR:
                 best = min(errors, key=errors.get)

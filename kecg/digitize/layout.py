@@ -29,6 +29,7 @@ DEFAULT_STRIPS: dict[int, tuple[str, ...]] = {
 LIMB_LEADS, PRECORDIAL_LEADS = LEADS[:6], LEADS[6:]
 DURATION_S = 10.0
 COLUMN_S = 2.5
+PULSE_HEIGHTS_MM = (10.0, 5.0)  # 1 mV at 10 or 5 mm/mV
 # leads × signs that sum to zero at every instant (Einthoven, Goldberger)
 LIMB_IDENTITIES: tuple[dict[str, float], ...] = (
     {"I": 1.0, "II": -1.0, "III": 1.0},
@@ -104,11 +105,12 @@ def identity_residual(signal_mv: dict[str, np.ndarray]) -> float:
     return total / weight if weight else float("nan")
 
 
-def find_rows(ink_bool: np.ndarray) -> np.ndarray:
+def find_rows(ink_bool: np.ndarray, min_cover_frac: float = 0.0) -> np.ndarray:
     """y of every trace row (its densest ink line), top to bottom.
 
     Candidate rows are peaks of the row projection; text lines are dropped because a trace row
-    is covered by ink over nearly its whole width, a line of text is not.
+    is covered by ink over nearly its whole width, a line of text is not: rows must cover 75 % of
+    the widest row's span and ``min_cover_frac`` of the image width.
     """
     h, w = ink_bool.shape
     proj = gaussian_filter1d(ink_bool.sum(axis=1).astype(np.float64), max(1.0, h / 400))
@@ -122,7 +124,7 @@ def find_rows(ink_bool: np.ndarray) -> np.ndarray:
             for y in peaks
         ]
     )
-    return peaks[cover >= 0.75 * cover.max()]
+    return peaks[(cover >= 0.75 * cover.max()) & (cover >= min_cover_frac * w)]
 
 
 def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int]:
@@ -170,8 +172,8 @@ def calibration_pulse(
     """The 1 mV calibration pulse in the given box, or None.
 
     The pulse is a rectangle: its ink piles up on two horizontal levels, the top and the foot,
-    about 10 mm apart; the foot (the lower one) is the row's 0 mV line. Levels are ink-weighted
-    centroids, so the foot is sub-pixel; the top's thickness is the pen width.
+    10 mm (5 mm at 5 mm/mV) apart; the foot (the lower one) is the row's 0 mV line. Levels are
+    ink-weighted centroids, so the foot is sub-pixel; the top's thickness is the pen width.
     """
     x0, x1 = max(0, x_range[0]), min(ink_bool.shape[1], x_range[1])
     y0, y1 = max(0, y_range[0]), min(ink_bool.shape[0], y_range[1])
@@ -186,40 +188,79 @@ def calibration_pulse(
     peaks, _ = find_peaks(smooth, height=0.3 * px_per_mm * weight.max())
     if len(peaks) < 2:
         return None
-    best = None
-    for i in range(len(peaks)):
-        for j in range(i + 1, len(peaks)):
-            height = peaks[j] - peaks[i]
-            if abs(height / (10.0 * px_per_mm) - 1.0) < 0.15:
-                score = smooth[peaks[i]] + smooth[peaks[j]]
-                if best is None or score > best[0]:
-                    best = (score, peaks[i], peaks[j])
-    if best is None:
-        return None
-    _, top_i, foot_i = best
-    half = max(1, round(0.3 * px_per_mm))
-
-    def centroid(i: int) -> float:
-        seg = prof[max(0, i - half) : i + half + 1]
-        ys = np.arange(max(0, i - half), max(0, i - half) + len(seg))
-        return float(ys @ seg / seg.sum())
-
-    top = centroid(top_i)
-    lo = top_i
-    while lo > 0 and prof[lo - 1] > 0.5 * prof[top_i]:
-        lo -= 1
-    hi = top_i
-    while hi < len(prof) - 1 and prof[hi + 1] > 0.5 * prof[top_i]:
-        hi += 1
-    line_w_px = float(hi - lo + 1)
-    top_cols = np.flatnonzero(ink_bool[y0 + lo : y0 + hi + 1, x0:x1].any(axis=0))
-    breaks = np.flatnonzero(np.diff(top_cols) > 1)  # the top ends where a label may follow
-    last = top_cols[breaks[0]] if len(breaks) else top_cols[-1]
-    x_left, x_right = x0 + int(top_cols[0]), x0 + int(last)
+    pairs = sorted(
+        (
+            (smooth[a] + smooth[b], a, b)
+            for i, a in enumerate(peaks)
+            for b in peaks[i + 1 :]
+            if any(abs((b - a) / (g * px_per_mm) - 1.0) < 0.15 for g in PULSE_HEIGHTS_MM)
+        ),
+        reverse=True,
+    )
+    box = ink_bool[y0:y1, x0:x1]
+    for _, top_i, foot_i in pairs:
+        found = _pulse_outline(box, prof, top_i, foot_i, px_per_mm)
+        if found is not None:
+            break
+    else:  # faint edges: the strongest 10 mm pair, its top's first ink run as the outline
+        tens = [(a, b) for _, a, b in pairs if abs((b - a) / (10.0 * px_per_mm) - 1.0) < 0.15]
+        if not tens:
+            return None
+        top_i, foot_i = tens[0]
+        top, lo, hi = _top_level(prof, top_i, px_per_mm)
+        cols = np.flatnonzero(box[lo : hi + 1].any(axis=0))
+        breaks = np.flatnonzero(np.diff(cols) > 1)  # the top ends where a label may follow
+        right = cols[breaks[0]] if len(breaks) else cols[-1]
+        found = top, float(hi - lo + 1), int(cols[0]), int(right)
+    top, line_w_px, left, right = found
+    x_left, x_right = x0 + left, x0 + right
     foot = _pulse_foot(ink_bool, weight, x_left, x_right, y0 + foot_i, line_w_px, px_per_mm)
     if foot is None:
         return None
     return Pulse(foot, foot - (y0 + top), line_w_px, x_left, x_right)
+
+
+def _top_level(prof: np.ndarray, top_i: int, px_per_mm: float) -> tuple[float, int, int]:
+    """(ink-weighted centroid y, first row, last row) of the pulse top around row ``top_i``."""
+    half = max(1, round(0.3 * px_per_mm))
+    seg = prof[max(0, top_i - half) : top_i + half + 1]
+    top = float(np.arange(max(0, top_i - half), max(0, top_i - half) + len(seg)) @ seg / seg.sum())
+    lo = hi = top_i
+    while lo > 0 and prof[lo - 1] > 0.5 * prof[top_i]:
+        lo -= 1
+    while hi < len(prof) - 1 and prof[hi + 1] > 0.5 * prof[top_i]:
+        hi += 1
+    return top, lo, hi
+
+
+def _pulse_outline(
+    box: np.ndarray, prof: np.ndarray, top_i: int, foot_i: int, px_per_mm: float
+) -> tuple[float, float, int, int] | None:
+    """(top y, pen width, left x, right x) in ``box`` if levels ``top_i``/``foot_i`` are a pulse.
+
+    A pulse has two vertical edges: columns inked over 80 % of the height between the levels and
+    down to the foot, 1.5–10 mm apart, with the top level inked over at least 60 % of the way
+    between them. Text and traces do not draw that.
+    """
+    top, lo, hi = _top_level(prof, top_i, px_per_mm)
+    span = box[hi + 1 : foot_i - 1]
+    if len(span) < 2:
+        return None
+    span = span | np.c_[span[:, 1:], np.zeros((len(span), 1), bool)]  # an edge between columns
+    reaches_foot = span[-max(2, len(span) // 5) :].mean(axis=0) >= 0.6
+    edges = np.flatnonzero((span.mean(axis=0) >= 0.8) & reaches_foot)
+    on_top = box[lo : hi + 1].any(axis=0)
+    best = None
+    for i, left in enumerate(edges):
+        for right in edges[i + 1 :]:
+            if not 1.5 * px_per_mm <= right - left + 1 <= 10.0 * px_per_mm:
+                continue
+            fill = float(on_top[left : right + 1].mean())
+            if fill >= 0.6 and (best is None or (fill, right - left) > best[0]):
+                best = ((fill, right - left), int(left), int(right))
+    if best is None:
+        return None
+    return top, float(hi - lo + 1), best[1], best[2]
 
 
 def _pulse_foot(

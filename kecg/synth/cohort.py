@@ -220,7 +220,7 @@ def _fiducial_table(ecg_id: str, beats: list[dict], n_samples: int) -> pd.DataFr
 
 def _write_one(task: tuple) -> tuple[pd.DataFrame, int]:
     """Worker: synthesize one ECG, write its signal (and image); return its fiducials."""
-    row, seed, index, out, images, artifacts, layout, dpi = task
+    row, seed, index, out, images, artifacts, layout, dpi, gain_mm_mv = task
     ecg = synthesize_ecg(row, seed, index)
     write_record(out / "signals" / ecg.ecg_id, Record(ecg.signal_mv, FS_HZ, LEADS, ecg.ecg_id))
     if images:
@@ -228,7 +228,13 @@ def _write_one(task: tuple) -> tuple[pd.DataFrame, int]:
 
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_IMAGE, index)))
         image, sidecar = render_ecg(
-            ecg.signal_mv, FS_HZ, rng=rng, layout=layout, dpi=dpi, artifacts=artifacts
+            ecg.signal_mv,
+            FS_HZ,
+            rng=rng,
+            layout=layout,
+            dpi=dpi,
+            gain_mm_mv=gain_mm_mv,
+            artifacts=artifacts,
         )
         path = save_image(out / "images" / ecg.ecg_id, image, artifacts)
         meta = {"ecg_id": ecg.ecg_id, "image": f"images/{path.name}", **sidecar}
@@ -252,6 +258,7 @@ def write_cohort(
     artifacts: str = "scan",
     layout: str | None = None,
     dpi: int | None = None,
+    gain_mm_mv: float | None = None,
     jobs: int = 0,
     images: bool = True,
     spec: CohortSpec | None = None,
@@ -267,7 +274,8 @@ def write_cohort(
         (out / sub).mkdir(parents=True, exist_ok=True)
     plan = plan_cohort(n_patients, seed, spec)
     rows = plan.to_dict("records")
-    tasks = [(row, seed, i, out, images, artifacts, layout, dpi) for i, row in enumerate(rows)]
+    look = (artifacts, layout, dpi, gain_mm_mv)
+    tasks = [(row, seed, i, out, images, *look) for i, row in enumerate(rows)]
     workers = min(n_jobs(jobs), len(tasks))
     progress = dict(total=len(tasks), desc="synthesize", unit="ecg", leave=False)
     if workers > 1:

@@ -2,7 +2,8 @@
 
 The page is drawn in its own pixel frame at ``dpi``: a grid of 1 mm / 5 mm squares, a header of
 invented patient and device text, calibration pulses, lead labels and the traces at 25 mm/s and
-10 mm/mV in a 3×4 layout plus one ("3x4+1": II) or three ("3x4+3": V1, II, V5) 10 s rhythm strips,
+10 mm/mV (5 mm/mV on some pages, mostly those with tall complexes, as auto-gain carts print
+them) in a 3×4 layout plus one ("3x4+1": II) or three ("3x4+3": V1, II, V5) 10 s rhythm strips,
 or in 6×2 (limb leads 0–5 s left, V1–V6 5–10 s right) or 12×1 (every lead over 10 s, on a taller
 roll-paper page so that the 12 rows sit 20 mm apart). Column k of the 3×4 shows 2.5k–2.5(k+1) s.
 Traces are not clipped at their panel box, so large complexes overlap the neighbouring rows as on
@@ -26,6 +27,9 @@ from kecg.synth.artifacts import ARTIFACTS, JPEG_QUALITY, apply_artifacts
 
 PAPER_SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
+HALF_GAIN_MM_MV = 5.0
+HALF_GAIN_SHARE = (0.04, 0.5)  # pages printed at 5 mm/mV: normal voltages, any lead ≥ 3.5 mV p-p
+TALL_PTP_MV = 3.5
 DURATION_S = 10.0
 COLUMN_S = 2.5
 MINOR_MM = 1.0
@@ -93,13 +97,15 @@ def render_ecg(
     rng: np.random.Generator,
     layout: str | None = None,
     dpi: int | None = None,
+    gain_mm_mv: float | None = None,
     artifacts: str = "clean",
 ) -> tuple[np.ndarray, dict]:
     """Print a 10 s 12-lead ECG (``signal_mv`` (n_samples, 12), ``LEADS`` order) as an image.
 
     Returns the image (uint8 BGR (H, W, 3), or greyscale (H, W) for black-and-white copies) and
-    its sidecar dict per docs/data-formats.md, without ``ecg_id`` and ``image``. ``layout`` and
-    ``dpi`` are drawn from ``rng`` when None. NaN samples (leads not recorded) are left blank.
+    its sidecar dict per docs/data-formats.md, without ``ecg_id`` and ``image``. ``layout``,
+    ``dpi`` and ``gain_mm_mv`` (10 or 5) are drawn from ``rng`` when None. NaN samples (leads not
+    recorded) are left blank.
     """
     signal_mv = np.asarray(signal_mv, dtype=np.float64)
     if not fs_hz > 0:
@@ -122,8 +128,16 @@ def render_ecg(
     if not 50 <= dpi <= 600:
         raise ValueError(f"dpi must be within 50–600, got {dpi}")
 
+    if gain_mm_mv is None:
+        tall = bool(np.nanmax(np.ptp(signal_mv, axis=0)) >= TALL_PTP_MV)
+        half = rng.random() < HALF_GAIN_SHARE[int(tall)]
+        gain_mm_mv = HALF_GAIN_MM_MV if half else GAIN_MM_MV
+    if not 1.0 <= gain_mm_mv <= 40.0:
+        raise ValueError(f"gain_mm_mv must be within 1–40, got {gain_mm_mv}")
+
     px_per_mm = dpi / 25.4
     style = _draw_style(rng, px_per_mm)
+    style["gain_mm_mv"] = float(gain_mm_mv)
     geometry = _page_geometry(rng, layout, px_per_mm)
     page_w_px, page_h_px = geometry["page_size_px"]
 
@@ -146,7 +160,7 @@ def render_ecg(
         "dpi": int(dpi),
         "px_per_mm": round(px_per_mm, 6),
         "paper_speed_mm_s": PAPER_SPEED_MM_S,
-        "gain_mm_mv": GAIN_MM_MV,
+        "gain_mm_mv": float(gain_mm_mv),
         "layout": layout,
         "artifacts": artifacts,
         "rotation_deg": round(float(rotation_deg), 6),
@@ -365,7 +379,7 @@ def _draw_trace(
     i0, i1 = round(panel["t_start_s"] * fs_hz), round(panel["t_end_s"] * fs_hz)
     t_s = np.arange(i0, i1) / fs_hz
     x = panel["x_start_px"] + (t_s - panel["t_start_s"]) * PAPER_SPEED_MM_S * px_per_mm
-    y = panel["baseline_y_px"] - lead_mv[i0:i1] * GAIN_MM_MV * px_per_mm
+    y = panel["baseline_y_px"] - lead_mv[i0:i1] * style["gain_mm_mv"] * px_per_mm
     y = np.clip(y, -page.shape[0], 2 * page.shape[0])
     finite = np.isfinite(y)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.view(np.int8), [0]))))
@@ -378,7 +392,7 @@ def _draw_calibration(page: np.ndarray, cal: dict, px_per_mm: float, style: dict
     """A 1 mV, 200 ms calibration pulse on the row baseline, with short flat lead-in/out."""
     x_a, x_b, y = cal["x_start_px"], cal["x_end_px"], cal["baseline_y_px"]
     lead_px = CAL_LEAD_IN_MM * px_per_mm
-    top = y - GAIN_MM_MV * px_per_mm
+    top = y - style["gain_mm_mv"] * px_per_mm
     pts = np.array(
         [(x_a - lead_px, y), (x_a, y), (x_a, top), (x_b, top), (x_b, y), (x_b + lead_px, y)]
     )
@@ -477,5 +491,5 @@ def _draw_header(
     for i, text in enumerate(lines):
         y = (2.0 + h_mm + i * line_mm) * px_per_mm
         _put_text(page, text, x, y, h_mm, style["font"], style)
-    footer = f"25 mm/s   10 mm/mV   {filt}   {mains_hz} Hz   {device}"
+    footer = f"25 mm/s   {style['gain_mm_mv']:g} mm/mV   {filt}   {mains_hz} Hz   {device}"
     _put_text(page, footer, x, geometry["footer_y_mm"] * px_per_mm, h_mm, style["font"], style)
