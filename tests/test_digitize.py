@@ -15,6 +15,7 @@ from kecg.digitize import (
     shown_intervals_s,
 )
 from kecg.digitize.grid import grid_phase_px
+from kecg.digitize.layout import calibration_pulse
 from kecg.io import LEADS, Record
 from kecg.synth import plan_cohort, synthesize_ecg
 from kecg.synth.render import render_ecg
@@ -77,6 +78,26 @@ def test_grid_phase_is_sub_pixel() -> None:
         x = round(phase_px + k * pitch_px)
         profile[x : x + (2 if k % 5 == 0 else 1)] = 1.0  # major lines 2 px wide
     assert grid_phase_px(profile, pitch_px) == pytest.approx(phase_px, abs=0.1)
+
+
+@pytest.mark.parametrize("gain", [10.0, 5.0])
+def test_calibration_pulse_height_beside_a_heavier_label(gain: float) -> None:
+    """A 1 mV pulse at ``gain`` mm/mV next to a bold label bar at the other gain's height above
+    the foot (a level pair that outweighs the pulse's): the pulse is the one with two vertical
+    edges that end at its top and foot."""
+    ppm = 4.0
+    ink = np.zeros((120, 160), bool)
+    foot, top = 80, 80 - round(gain * ppm)
+    ink[foot, 4:20] = ink[foot, 40:56] = True  # lead-in and lead-out
+    ink[top, 20:41] = True
+    ink[top : foot + 1, 20] = ink[top : foot + 1, 40] = True
+    label = foot - round((15.0 - gain) * ppm)  # 5 mm above the foot at 10 mm/mV, else 10 mm
+    ink[label - 1 : label + 2, 60:120] = True
+    pulse = calibration_pulse(ink, ink.astype(float), (0, 160), (0, 120), ppm)
+    assert pulse is not None
+    assert pulse.height_px == pytest.approx(gain * ppm, abs=0.5)
+    assert (pulse.x_left_px, pulse.x_right_px) == (20, 40)
+    assert pulse.foot_y_px == pytest.approx(foot, abs=0.5)
 
 
 def test_snr_against_truth(rendered, digitized) -> None:

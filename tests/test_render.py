@@ -77,15 +77,18 @@ def column_worst_px(dark: np.ndarray, sidecar: dict, signal_mv: np.ndarray) -> t
 
 
 @pytest.mark.parametrize(
-    ("seed", "dpi", "layout"),
-    [(1, 200, "3x4+1"), (2, 300, "3x4+3"), (3, 150, "6x2"), (4, 150, "12x1")],
-)
-def test_clean_trace_within_one_pixel_of_sidecar_geometry(seed: int, dpi: int, layout: str) -> None:
+    ("seed", "dpi", "layout", "gain"),
+    [(1, 200, "3x4+1", 10.0), (2, 300, "3x4+3", 10.0), (3, 150, "6x2", 10.0),
+     (4, 150, "12x1", 10.0), (5, 200, "3x4+1", 5.0)],
+)  # fmt: skip
+def test_clean_trace_within_one_pixel_of_sidecar_geometry(
+    seed: int, dpi: int, layout: str, gain: float
+) -> None:
     signal = known_signal()
     image, sidecar = render_ecg(
-        signal, FS_HZ, rng=np.random.default_rng(seed), layout=layout, dpi=dpi
+        signal, FS_HZ, rng=np.random.default_rng(seed), layout=layout, dpi=dpi, gain_mm_mv=gain
     )
-    assert sidecar["page_to_image"] == np.eye(3).tolist()
+    assert sidecar["page_to_image"] == np.eye(3).tolist() and sidecar["gain_mm_mv"] == gain
     dark = darkness(image) < 120
     worst_near, worst_centre = column_worst_px(dark, sidecar, signal)
     assert worst_near <= 1.0
@@ -97,22 +100,24 @@ def test_clean_trace_within_one_pixel_of_sidecar_geometry(seed: int, dpi: int, l
     assert column_worst_px(dark, shifted, signal)[1] > 1.0
 
 
-def test_calibration_pulses_at_sidecar_positions() -> None:
+@pytest.mark.parametrize("gain", [10.0, 5.0])
+def test_calibration_pulses_at_sidecar_positions(gain: float) -> None:
     image, sidecar = render_ecg(
-        known_signal(), FS_HZ, rng=np.random.default_rng(3), layout="3x4+3", dpi=250
-    )
+        known_signal(), FS_HZ, rng=np.random.default_rng(3), layout="3x4+3", dpi=250,
+        gain_mm_mv=gain,
+    )  # fmt: skip
     dark = darkness(image) < 120
     k = sidecar["px_per_mm"]
     assert len(sidecar["calibration"]) == 6
     for cal in sidecar["calibration"]:
         assert cal["x_end_px"] - cal["x_start_px"] == pytest.approx(0.2 * 25 * k, abs=1e-3)
-        mid_row = round(cal["baseline_y_px"] - 5 * k)
+        mid_row = round(cal["baseline_y_px"] - gain / 2 * k)
         cols = np.flatnonzero(dark[mid_row, round(cal["x_start_px"] - 5 * k) :]) + round(
             cal["x_start_px"] - 5 * k
         )
         assert np.abs(cols - cal["x_start_px"]).min() <= 1.0
         assert np.abs(cols - cal["x_end_px"]).min() <= 1.0
-        top_row = cal["baseline_y_px"] - 10 * k
+        top_row = cal["baseline_y_px"] - gain * k
         rows = np.flatnonzero(dark[:, round((cal["x_start_px"] + cal["x_end_px"]) / 2)])
         assert np.abs(rows - top_row).min() <= 1.0
 

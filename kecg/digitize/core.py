@@ -20,6 +20,7 @@ from scipy.signal import butter, sosfiltfilt
 from kecg.digitize.grid import (
     GAIN_MM_MV,
     PAPER_SPEED_MM_S,
+    STANDARD_GAINS_MM_MV,
     TRACE_SPAN_MM,
     darkness_maps,
     estimate_pitch_px,
@@ -49,7 +50,6 @@ PRINTED_SPAN_S = DURATION_S - 1.0 / FS_HZ  # first to last sample of a 10 s stri
 STRIP_MATCH_MAX_ERROR = 0.5
 GRID_MAX_ANISOTROPY = 0.02
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
-STANDARD_GAINS_MM_MV = (5.0, 10.0)  # printed gains the calibration pulse is matched to
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 LOWPASS_HZ = 40.0  # the display filter printed on most ECG reports
 
@@ -232,9 +232,7 @@ def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) 
 
 
 def _standard_gain(pulse_mm: float) -> float:
-    """The standard gain (mm/mV) nearest to a 1 mV pulse ``pulse_mm`` tall (NaN: 10 mm/mV)."""
-    if not np.isfinite(pulse_mm) or pulse_mm <= 0:
-        return GAIN_MM_MV
+    """The standard gain (mm/mV) nearest, by ratio, to a 1 mV pulse ``pulse_mm`` (> 0) tall."""
     return min(STANDARD_GAINS_MM_MV, key=lambda g: abs(np.log(pulse_mm / g)))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 PAPER_SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
+STANDARD_GAINS_MM_MV = (10.0, 5.0)  # printed gains a calibration pulse is matched to
 TRACE_SPAN_MM = 250.0  # 10 s at 25 mm/s: the width of every standard layout's traces
 
 
@@ -119,9 +120,9 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
 
     Works per tile (``n_tiles`` strips each way) so a slight residual tilt does not smear a line,
     and uses the 20th percentile so a sloping trace (sparse along a row) is kept. A flat trace
-    can fill a whole tile row, so no row may lose more than the darkest grid lines do (the
-    97th percentile of the row levels). Pixels darker than the grid there are rescaled, so a
-    trace crossing a grid line stays dark.
+    can fill a whole tile row but no trace runs down a whole tile column, so no row may lose more
+    than the darkest column level (the darkest grid line). Pixels darker than the grid there are
+    rescaled, so a trace crossing a grid line stays dark.
     """
     h, w = ink.shape
     x_edges = np.linspace(0, w, n_tiles + 1).astype(int)

@@ -13,6 +13,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
+from kecg.digitize.grid import GAIN_MM_MV, STANDARD_GAINS_MM_MV
 from kecg.io import LEADS
 
 ROWS_3X4: tuple[tuple[str, ...], ...] = (
@@ -29,7 +30,6 @@ DEFAULT_STRIPS: dict[int, tuple[str, ...]] = {
 LIMB_LEADS, PRECORDIAL_LEADS = LEADS[:6], LEADS[6:]
 DURATION_S = 10.0
 COLUMN_S = 2.5
-PULSE_HEIGHTS_MM = (10.0, 5.0)  # 1 mV at 10 or 5 mm/mV
 # leads × signs that sum to zero at every instant (Einthoven, Goldberger)
 LIMB_IDENTITIES: tuple[dict[str, float], ...] = (
     {"I": 1.0, "II": -1.0, "III": 1.0},
@@ -190,20 +190,21 @@ def calibration_pulse(
         return None
     pairs = sorted(
         (
-            (smooth[a] + smooth[b], a, b)
+            (smooth[a] + smooth[b], a, b, gain)
             for i, a in enumerate(peaks)
             for b in peaks[i + 1 :]
-            if any(abs((b - a) / (g * px_per_mm) - 1.0) < 0.15 for g in PULSE_HEIGHTS_MM)
+            for gain in STANDARD_GAINS_MM_MV
+            if abs((b - a) / (gain * px_per_mm) - 1.0) < 0.15
         ),
         reverse=True,
     )
     box = ink_bool[y0:y1, x0:x1]
-    for _, top_i, foot_i in pairs:
+    for _, top_i, foot_i, _ in pairs:
         found = _pulse_outline(box, prof, top_i, foot_i, px_per_mm)
         if found is not None:
             break
     else:  # faint edges: the strongest 10 mm pair, its top's first ink run as the outline
-        tens = [(a, b) for _, a, b in pairs if abs((b - a) / (10.0 * px_per_mm) - 1.0) < 0.15]
+        tens = [(a, b) for _, a, b, gain in pairs if gain == GAIN_MM_MV]
         if not tens:
             return None
         top_i, foot_i = tens[0]
@@ -238,17 +239,31 @@ def _pulse_outline(
 ) -> tuple[float, float, int, int] | None:
     """(top y, pen width, left x, right x) in ``box`` if levels ``top_i``/``foot_i`` are a pulse.
 
-    A pulse has two vertical edges: columns inked over 80 % of the height between the levels and
-    down to the foot, 1.5–10 mm apart, with the top level inked over at least 60 % of the way
-    between them. Text and traces do not draw that.
+    A pulse has two vertical edges: columns inked over 80 % of the height between the levels,
+    down to the foot and no further (nor above the top), 1.5–10 mm apart, with the top level
+    inked over at least 60 % of the way between them. Text and traces do not draw that, nor do
+    two levels inside a taller pulse.
     """
     top, lo, hi = _top_level(prof, top_i, px_per_mm)
-    span = box[hi + 1 : foot_i - 1]
-    if len(span) < 2:
+    if foot_i - hi < 3:
         return None
-    span = span | np.c_[span[:, 1:], np.zeros((len(span), 1), bool)]  # an edge between columns
-    reaches_foot = span[-max(2, len(span) // 5) :].mean(axis=0) >= 0.6
-    edges = np.flatnonzero((span.mean(axis=0) >= 0.8) & reaches_foot)
+    pen, k = hi - lo + 1, max(2, (foot_i - hi) // 5)
+
+    def inked(a: int, b: int) -> np.ndarray:
+        """Per column, the inked share of rows a..b-1 (an edge may fall between two columns)."""
+        rows = box[max(0, a) : max(0, b)]
+        if len(rows) == 0:
+            return np.zeros(box.shape[1])
+        return (rows | np.c_[rows[:, 1:], np.zeros((len(rows), 1), bool)]).mean(axis=0)
+
+    beyond = np.maximum(
+        inked(lo - 1 - pen - k, lo - 1 - pen), inked(foot_i + 1 + pen, foot_i + 1 + pen + k)
+    )
+    edges = np.flatnonzero(
+        (inked(hi + 1, foot_i - 1) >= 0.8)
+        & (inked(foot_i - 1 - k, foot_i - 1) >= 0.6)
+        & (beyond < 0.5)
+    )
     on_top = box[lo : hi + 1].any(axis=0)
     best = None
     for i, left in enumerate(edges):
@@ -260,7 +275,7 @@ def _pulse_outline(
                 best = ((fill, right - left), int(left), int(right))
     if best is None:
         return None
-    return top, float(hi - lo + 1), best[1], best[2]
+    return top, float(pen), best[1], best[2]
 
 
 def _pulse_foot(
