@@ -14,8 +14,9 @@ from kecg.digitize import (
     select_leads,
     shown_intervals_s,
 )
-from kecg.digitize.grid import grid_phase_px
+from kecg.digitize.grid import grid_phase_px, remove_grid
 from kecg.digitize.layout import calibration_pulse
+from kecg.digitize.trace import thin_core
 from kecg.io import LEADS, Record
 from kecg.synth import plan_cohort, synthesize_ecg
 from kecg.synth.render import render_ecg
@@ -78,6 +79,50 @@ def test_grid_phase_is_sub_pixel() -> None:
         x = round(phase_px + k * pitch_px)
         profile[x : x + (2 if k % 5 == 0 else 1)] = 1.0  # major lines 2 px wide
     assert grid_phase_px(profile, pitch_px) == pytest.approx(phase_px, abs=0.1)
+
+
+def _centroid_offsets_px(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean (over columns, over rows) of the centroid of ``a`` minus that of ``b``."""
+    out = []
+    for x, y in ((a, b), (a.T, b.T)):
+        idx = np.arange(x.shape[0])[:, None]
+        both = x.any(axis=0) & y.any(axis=0)
+        cx = (x * idx).sum(axis=0)[both] / x.sum(axis=0)[both]
+        cy = (y * idx).sum(axis=0)[both] / y.sum(axis=0)[both]
+        out.append(float(np.mean(cx - cy)))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("width_px", [3, 4, 5, 6, 7])
+def test_thin_core_keeps_the_line_centre(width_px: int) -> None:
+    """Eroding a sloping line leaves a thinner line on the same centre line (an even
+    structuring element would move it by half a pixel, i.e. 2.5 ms at 200 dpi)."""
+    ink = np.zeros((200, 200), np.uint8)
+    pts = np.round(np.array([[20.0, 150.0], [180.0, 70.0]]) * 16).astype(np.int32)
+    cv2.polylines(ink, [pts], False, 255, width_px, cv2.LINE_AA, 4)
+    ink_bool = ink > 127
+    core, core_w_px = thin_core(ink_bool, float(width_px))
+    assert 1.0 <= core_w_px <= width_px
+    dy, dx = _centroid_offsets_px(core[30:170, 30:170], ink_bool[30:170, 30:170])
+    assert abs(dy) < 0.1 and abs(dx) < 0.1
+
+
+def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:
+    """A grid with a flat trace lying along one of its lines, a QRS spike that fills most of
+    a tile column and a dark page border: the grid goes, the trace and the spike stay."""
+    h, w, pitch = 800, 800, 8
+    ink = np.zeros((h, w), np.float32)
+    ink[::pitch] = ink[:, ::pitch] = 0.2
+    ink[:: 5 * pitch] = ink[:, :: 5 * pitch] = 0.35
+    ink[:, w - 3 :] = 1.0  # a black border column
+    ink[318:325, 20:700] = 1.0  # flat trace along the grid line y = 320
+    ink[215:320, 404:409] = 1.0  # 105 px of a 100 px tile column: a tall narrow R wave
+    out = remove_grid(ink)
+    grid_only = np.ones((h, w), bool)
+    grid_only[310:335, :] = grid_only[:, 395:420] = grid_only[:, w - 10 :] = False
+    assert out[grid_only].max() < 0.1
+    assert out[318:325, 20:700].min() > 0.9
+    assert out[215:320, 404:409].min() > 0.9
 
 
 @pytest.mark.parametrize("gain", [10.0, 5.0])

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
@@ -42,7 +41,7 @@ from kecg.digitize.layout import (
     strip_lead_errors,
 )
 from kecg.digitize.load import ImageError, read_image
-from kecg.digitize.trace import column_runs, path_points_px, viterbi_trace
+from kecg.digitize.trace import column_runs, path_points_px, thin_core, viterbi_trace
 from kecg.io import LEADS, Record
 
 FS_HZ = 500.0
@@ -149,8 +148,7 @@ def digitize_array(
     names = layouts_for_rows(len(rows_y))
     if not names:
         raise DigitizeError(f"unsupported layout ({len(rows_y)} trace rows)")
-    core_bool = _thin_core(ink_bool, line_w_px)
-    core_w_px = max(1.0, line_w_px - 2 * (max(0, round(line_w_px) - 2) // 2))
+    core_bool, core_w_px = thin_core(ink_bool, line_w_px)
     px_per_mv = gain_mm_mv * ppm_y
     page = (core_bool, ink, rows_y, spacing_px, pulses, x_origin, ppm_t, px_per_mv, core_w_px)
     layout = names[0]
@@ -204,19 +202,6 @@ def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     level = float(np.percentile(dark, 90)) if len(dark) else 0.5
     ink_bool = ink > max(0.12, 0.5 * level)
     return ink_bool, find_rows(ink_bool)
-
-
-def _thin_core(ink_bool: np.ndarray, line_w_px: float) -> np.ndarray:
-    """The ink eroded by a disc almost as wide as the line: its centre line, one or two px thin.
-
-    A thick pen rounds every peak into a cap half a line wide; eroding by that disc brings the
-    cap back to the sample, so peaks and troughs keep their height.
-    """
-    k = round(line_w_px) - 2
-    if k < 2:
-        return ink_bool
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    return cv2.erode(ink_bool.view(np.uint8), kernel).astype(bool)
 
 
 def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> float:

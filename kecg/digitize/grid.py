@@ -119,10 +119,12 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     """Subtract from ``ink`` what stays dark along most of each row and column (grid lines).
 
     Works per tile (``n_tiles`` strips each way) so a slight residual tilt does not smear a line,
-    and uses the 20th percentile so a sloping trace (sparse along a row) is kept. A flat trace
-    can fill a whole tile row but no trace runs down a whole tile column, so no row may lose more
-    than the darkest column level (the darkest grid line). Pixels darker than the grid there are
-    rescaled, so a trace crossing a grid line stays dark.
+    and uses the 20th percentile so a sloping trace (sparse along a row) is kept. A tall narrow
+    QRS can fill most of one tile column, but a grid line runs on into the next tile, so a
+    column level counts only as far as a neighbouring tile (±2 px) shares it. A flat trace can
+    fill a whole tile row, so no row may lose more than the darkest grid line (the 99th
+    percentile of column levels, robust to a border or a separator). Pixels darker than the
+    grid there are rescaled, so a trace crossing a grid line stays dark.
     """
     h, w = ink.shape
     x_edges = np.linspace(0, w, n_tiles + 1).astype(int)
@@ -136,8 +138,11 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
             np.percentile(np.ascontiguousarray(ink[a:b:4].T), 20, axis=1)
             for a, b in itertools.pairwise(y_edges)
         ]
-    )
-    cap = float(col_levels.max())  # no trace runs down a column: the darkest grid line
+    ).astype(np.float32)
+    near = cv2.dilate(col_levels, np.ones((1, 5), np.uint8))
+    neighbours = np.maximum(np.vstack([near[1:2], near[:-1]]), np.vstack([near[1:], near[-2:-1]]))
+    col_levels = np.minimum(col_levels, neighbours)
+    cap = float(np.percentile(col_levels, 99))
     row_grid = np.repeat(np.minimum(row_levels, cap).astype(ink.dtype), np.diff(x_edges), axis=1)
     grid = np.maximum(row_grid, np.repeat(col_levels.astype(ink.dtype), np.diff(y_edges), axis=0))
     out = ink - grid

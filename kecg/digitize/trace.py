@@ -8,10 +8,26 @@ chosen run becomes one y value: its ink centroid, or its tip for a peak or troug
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 MAX_CANDIDATES = 8
 START_PULL = 20.0  # the first column has no neighbour: keep it off labels and pulses above
+
+
+def thin_core(ink_bool: np.ndarray, line_w_px: float) -> tuple[np.ndarray, float]:
+    """The ink eroded by a disc almost as wide as the line, and the width (px) left.
+
+    A thick pen rounds every peak into a cap half a line wide; eroding by that disc brings the
+    cap back to the sample, so peaks and troughs keep their height. The disc has an odd
+    diameter: an even one has no centre pixel and would shift the trace by half a pixel.
+    """
+    k = round(line_w_px) - 2
+    k -= 1 - k % 2
+    if k < 3:
+        return ink_bool, line_w_px
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return cv2.erode(ink_bool.view(np.uint8), kernel).astype(bool), max(1.0, line_w_px - k + 1)
 
 
 def column_runs(
@@ -128,8 +144,8 @@ def path_values_px(
     inner[1:-1] = True
     t_prev, t_next = np.roll(t, 1), np.roll(t, -1)
     b_prev, b_next = np.roll(b, 1), np.roll(b, -1)
-    peak = inner & tall & (t_prev > t) & (t_next >= t)
-    trough = inner & tall & (b_prev < b) & (b_next <= b) & ~peak
+    peak = inner & tall & (t_prev > t) & (t_next > t)
+    trough = inner & tall & (b_prev < b) & (b_next < b) & ~peak
     v[peak] = t[peak] + half
     v[trough] = b[trough] - half
     thin = 1.6 * line_w_px + 1
