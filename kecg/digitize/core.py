@@ -122,7 +122,7 @@ def digitize_array(
     ppm_y = estimate_pitch_px(region.mean(axis=1), rough_ppm)
     # a mm grid has square cells: a periodic pattern along one axis only is not one
     has_grid = bool(abs(ppm_y / ppm_x - 1.0) <= GRID_MAX_ANISOTROPY)  # False if either is NaN
-    pulses = [_find_pulse(ink_bool, ink, ext, y, ppm_x if has_grid else rough_ppm)
+    pulses = [_find_pulse(ink_bool, ink, ext, y, spacing_px, ppm_x if has_grid else rough_ppm)
               for ext, y in zip(extents, rows_y, strict=True)]  # fmt: skip
     found = [p for p in pulses if p is not None]
     pulse_px = float(np.median([p.height_px for p in found])) if found else np.nan
@@ -144,7 +144,9 @@ def digitize_array(
         x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, line_w_px), ppm_x
         x_origin = _snap_to_grid(x_origin, grid_phase_px(region.mean(axis=0), ppm_x), ppm_x)
     else:
-        x_origin, ppm_t = _time_axis_from_ends(ink_bool, extents, pulses, ppm_x, line_w_px)
+        x_origin, ppm_t = _time_axis_from_ends(
+            ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, line_w_px
+        )
     names = layouts_for_rows(len(rows_y))
     if not names:
         raise DigitizeError(f"unsupported layout ({len(rows_y)} trace rows)")
@@ -264,6 +266,8 @@ def _snap_to_grid(x_px: float, phase_px: float, pitch_px: float) -> float:
 
 def _time_axis_from_ends(
     ink_bool: np.ndarray,
+    rows_y: np.ndarray,
+    spacing_px: float,
     extents: np.ndarray,
     pulses: list[Pulse | None],
     ppm: float,
@@ -273,17 +277,19 @@ def _time_axis_from_ends(
 
     Without a grid the pulse height gives the scale only to about 0.5 %, which shifts the end
     of a 10 s row by several pixels; both ends of the trace fix it instead. The trace starts at
-    the first ink after the gap that follows the pulse's lead-out, within 3 mm of its foot.
+    the first ink after the gap that follows the pulse's lead-out, anywhere within the row (a
+    trace may start on a P or T wave, or far from its pulse's foot when its baseline wanders).
     """
     cap_px = (line_w_px - 1.0) / 2.0
     span_mm = PRINTED_SPAN_S * PAPER_SPEED_MM_S
     firsts, lasts = [], []
-    for (_, right), pulse in zip(extents, pulses, strict=True):
+    half_px = int(0.45 * spacing_px)
+    for (_, right), pulse, y in zip(extents, pulses, rows_y, strict=True):
         if pulse is None or pulse.x_right_px > right - 200 * ppm:
             continue
-        dy = int(3 * ppm)
-        y = round(pulse.foot_y_px)
-        band = ink_bool[max(0, y - dy) : y + dy + 1, pulse.x_right_px : int(right) + 1].any(axis=0)
+        band = ink_bool[
+            max(0, y - half_px) : y + half_px + 1, pulse.x_right_px : int(right) + 1
+        ].any(axis=0)
         gaps = np.flatnonzero(~band[: int(6 * ppm)])
         if len(gaps) == 0:
             continue
@@ -377,11 +383,22 @@ def _shared_span_s(spec: PanelSpec, others: list[tuple[PanelSpec, ...]]) -> tupl
 
 
 def _find_pulse(
-    ink_bool: np.ndarray, ink: np.ndarray, extent: np.ndarray, y_row: float, ppm: float
+    ink_bool: np.ndarray,
+    ink: np.ndarray,
+    extent: np.ndarray,
+    y_row: float,
+    spacing_px: float,
+    ppm: float,
 ) -> Pulse | None:
-    """The row's calibration pulse at the start of its ink, else at its end."""
+    """The row's calibration pulse at the start of its ink, else at its end.
+
+    It is searched from 16 mm above to 8 mm below the row's densest line, or as far as half
+    the row spacing either way: the pulse marks the row's 0 mV line, which can lie far from
+    where a wandering trace spends most of its time.
+    """
     left, right = int(extent[0]), int(extent[1])
-    y_range = (int(y_row - 16 * ppm), int(y_row + 8 * ppm))
+    half_row_px = 0.5 * spacing_px
+    y_range = (int(y_row - max(16 * ppm, half_row_px)), int(y_row + max(8 * ppm, half_row_px)))
     for x_range in (
         (int(left - 20 * ppm), int(left + 12 * ppm)),
         (int(right - 12 * ppm), int(right + 20 * ppm)),

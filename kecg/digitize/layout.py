@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
@@ -108,22 +109,32 @@ def identity_residual(signal_mv: dict[str, np.ndarray]) -> float:
 def find_rows(ink_bool: np.ndarray, min_cover_frac: float = 0.0) -> np.ndarray:
     """y of every trace row (its densest ink line), top to bottom.
 
-    Candidate rows are peaks of the row projection; text lines are dropped because a trace row
-    is covered by ink over nearly its whole width, a line of text is not: rows must cover 75 % of
-    the widest row's span and ``min_cover_frac`` of the image width.
+    Candidate rows are peaks of the row projection of the ink spread vertically by ``h / 40``
+    (about 5 mm), so a trace whose baseline wanders still forms one peak; each is then moved to
+    the densest line of the unspread ink nearby. Text lines are dropped because a trace row
+    covers nearly the whole width of its band (the image rows closer to it than to any other
+    candidate, so a wandering trace stays inside), a line of text does not: rows must cover
+    75 % of the widest row's span and ``min_cover_frac`` of the image width.
     """
     h, w = ink_bool.shape
-    proj = gaussian_filter1d(ink_bool.sum(axis=1).astype(np.float64), max(1.0, h / 400))
-    peaks, _ = find_peaks(proj, distance=max(2, h // 18), height=0.35 * proj.max())
+    spread_px = max(1, h // 40)
+    sigma = max(1.0, h / 400)
+    spread = cv2.dilate(ink_bool.astype(np.uint8), np.ones((spread_px, 1), np.uint8))
+    proj_spread = gaussian_filter1d(spread.sum(axis=1).astype(np.float64), sigma)
+    peaks, _ = find_peaks(proj_spread, distance=max(2, h // 18), height=0.35 * proj_spread.max())
     if len(peaks) == 0:
         return peaks
-    half_band = max(2, h // 30)
-    cover = np.array(
-        [
-            _longest_run(ink_bool[max(0, y - half_band) : y + half_band].any(axis=0), w // 40)[1]
-            for y in peaks
-        ]
+    proj = gaussian_filter1d(ink_bool.sum(axis=1).astype(np.float64), sigma)
+    lo = np.maximum(peaks - spread_px, 0)
+    peaks = np.array(
+        [a + int(np.argmax(proj[a : y + spread_px + 1])) for a, y in zip(lo, peaks, strict=True)]
     )
+    mids = (peaks[:-1] + peaks[1:]) // 2
+    reach = int(np.min(np.diff(peaks))) if len(peaks) > 1 else h // 15
+    tops = np.concatenate(([max(0, peaks[0] - reach)], mids))
+    bottoms = np.concatenate((mids, [peaks[-1] + reach])) + 1
+    bands = zip(tops, bottoms, strict=True)
+    cover = np.array([_longest_run(ink_bool[a:b].any(axis=0), w // 40)[1] for a, b in bands])
     return peaks[(cover >= 0.75 * cover.max()) & (cover >= min_cover_frac * w)]
 
 
