@@ -22,6 +22,7 @@ def _synth(args: argparse.Namespace) -> int:
         layout=args.layout,
         dpi=args.dpi,
         gain_mm_mv=args.gain,
+        pulse_at_end=args.pulse_at_end,
         jobs=args.jobs,
     )
     return 0
@@ -125,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[5.0, 10.0],
         default=None,
         help="mm/mV (default: 10, or 5 on some pages, mostly those with tall complexes)",
+    )
+    p.add_argument(
+        "--pulse-at-end", action="store_true", help="print calibration pulses after the traces"
     )
     p.add_argument("--jobs", type=int, default=0, help="worker processes; 0 = all cores")
     p.set_defaults(func=_synth)

@@ -179,6 +179,27 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
     assert snr["II"] > MIN_MEDIAN_SNR_DB["clean"]
 
 
+@pytest.mark.parametrize("render_seed", [102, 101])  # a red grid; no grid
+def test_calibration_pulse_after_the_traces(render_seed: int) -> None:
+    """Carts that print the pulse at the row's end: a convention our cohort never uses.
+
+    A trace's first wave once passed for a narrow pulse at the row start (0 dB on such pages).
+    """
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
+    rng = np.random.default_rng(render_seed)
+    image, meta = render_ecg(
+        ecg.signal_mv, 500.0, rng=rng, layout="3x4+1", dpi=150, gain_mm_mv=10.0, pulse_at_end=True
+    )
+    assert meta["calibration"][0]["x_start_px"] > meta["panels"][-1]["x_end_px"]
+    result = digitize_array(rgb_of(image), "pulse_at_end")
+    assert result.qc["layout"] == "3x4+1"
+    assert result.qc["n_cal_pulses"] == 4 and result.qc["gain_mm_mv"] == 10.0
+    assert result.qc["px_per_mm"] == pytest.approx(meta["px_per_mm"], rel=0.01)
+    true = Record(ecg.signal_mv, 500.0, LEADS)
+    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB["clean"], snr
+
+
 @pytest.mark.parametrize("render_seed", [100, 105])  # a green grid; no grid
 def test_rows_and_time_axis_survive_a_wandering_baseline(render_seed: int) -> None:
     """±1 mV of 0.12 Hz baseline wander in II, III, aVR, aVL and aVF (rows 2, 3 and the strip).

@@ -1,13 +1,13 @@
 """Benchmark of the digitizer on freshly rendered synthetic printouts with known truth.
 
 ``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--layout L] [--gain 5|10]
-[--n 200] [--seed S] [--cohort D]`` renders ``n`` images (all in layout ``L``, else the cohort's
-3x4+1 / 3x4+3 mix; all at ``--gain`` mm/mV, else the cohort's 10 / 5 mm/mV mix) or reads
-``DIR/images``, ``DIR/signals``, ``DIR/meta``, digitizes each in one process and prints the
-median SNR (dB, CinC 2024 definition, over the samples each image shows) per lead, per layout and
-per dpi bin next to the SNR of an ideal digitizer of the same images (:func:`ideal_record`), the
-failure rate with reasons, how often the layout and the gain were recognised, and the speed on
-one core.
+[--pulse-at-end] [--n 200] [--seed S] [--cohort D]`` renders ``n`` images (all in layout ``L``,
+else the cohort's 3x4+1 / 3x4+3 mix; all at ``--gain`` mm/mV, else the cohort's 10 / 5 mm/mV
+mix; pulses after the traces with ``--pulse-at-end``) or reads ``DIR/images``, ``DIR/signals``,
+``DIR/meta``, digitizes each in one process and prints the median SNR (dB, CinC 2024
+definition, over the samples each image shows) per lead, per layout and per dpi bin next to the
+SNR of an ideal digitizer of the same images (:func:`ideal_record`), the failure rate with
+reasons, how often the layout and the gain were recognised, and the speed on one core.
 """
 
 from __future__ import annotations
@@ -143,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gain", type=float, default=None, help="render every image at this mm/mV (5 or 10)"
     )
+    parser.add_argument(
+        "--pulse-at-end", action="store_true", help="print calibration pulses after the traces"
+    )
     parser.add_argument("--n", type=int, default=200, help="images to digitize")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
@@ -158,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.cohort:
             write_cohort(cohort, n_patients=max(1, int(np.ceil(args.n / 1.5))), seed=args.seed,
                          artifacts=args.artifacts, layout=args.layout, gain_mm_mv=args.gain,
-                         jobs=args.jobs)  # fmt: skip
+                         pulse_at_end=args.pulse_at_end, jobs=args.jobs)  # fmt: skip
         table, ideal = evaluate_cohort(cohort, args.n)
     report(table, ideal)
     return 0

@@ -275,35 +275,45 @@ def _time_axis_from_ends(
 ) -> tuple[float, float]:
     """(x of t = 0, px per mm along time) from where each row's trace starts and ends.
 
-    Without a grid the pulse height gives the scale only to about 0.5 %, which shifts the end
-    of a 10 s row by several pixels; both ends of the trace fix it instead. The trace starts at
-    the first ink after the gap that follows the pulse's lead-out, anywhere within the row (a
-    trace may start on a P or T wave, or far from its pulse's foot when its baseline wanders).
+    Without a grid the pulse height gives the scale only to about 0.5 %, which shifts the far
+    end of a 10 s row by several pixels; both ends of the trace fix it instead. On the pulse's
+    side the trace ends at the first ink across the gap beside the pulse's lead-out (lead-in
+    for a pulse after the trace), anywhere within the row (a trace may start on a P or T wave,
+    or far from its pulse's foot when its baseline wanders); the other end is the row's ink end.
     """
     cap_px = (line_w_px - 1.0) / 2.0
     span_mm = PRINTED_SPAN_S * PAPER_SPEED_MM_S
     firsts, lasts = [], []
     half_px = int(0.45 * spacing_px)
-    for (_, right), pulse, y in zip(extents, pulses, rows_y, strict=True):
-        if pulse is None or pulse.x_right_px > right - 200 * ppm:
+    for (left, right), pulse, y in zip(extents, pulses, rows_y, strict=True):
+        if pulse is None:
             continue
-        band = ink_bool[
-            max(0, y - half_px) : y + half_px + 1, pulse.x_right_px : int(right) + 1
-        ].any(axis=0)
-        gaps = np.flatnonzero(~band[: int(6 * ppm)])
-        if len(gaps) == 0:
-            continue
-        after = np.flatnonzero(band[gaps[0] :])
-        if len(after) == 0:
-            continue
-        firsts.append(pulse.x_right_px + gaps[0] + after[0] + cap_px)
-        lasts.append(right - cap_px)
+        band = ink_bool[max(0, y - half_px) : y + half_px + 1].any(axis=0)
+        if pulse.x_right_px < left + 20 * ppm:  # pulse first: look right of it
+            edge = _ink_past_gap(band[pulse.x_right_px : int(right) + 1], ppm)
+            if edge is not None:
+                firsts.append(pulse.x_right_px + edge + cap_px)
+                lasts.append(right - cap_px)
+        elif pulse.x_left_px > right - 20 * ppm:  # pulse last: look left of it
+            edge = _ink_past_gap(band[int(left) : pulse.x_left_px + 1][::-1], ppm)
+            if edge is not None:
+                firsts.append(left + cap_px)
+                lasts.append(pulse.x_left_px - edge - cap_px)
     if not firsts:
         return _time_origin(extents, pulses, ppm, line_w_px), ppm
     ppm_t = (float(np.median(lasts)) - float(np.median(firsts))) / span_mm
     if abs(ppm_t / ppm - 1.0) > 0.03:
         return _time_origin(extents, pulses, ppm, line_w_px), ppm
     return float(np.median(firsts)), ppm_t
+
+
+def _ink_past_gap(occupied: np.ndarray, ppm: float) -> int | None:
+    """Index of the first inked column after the first gap within 6 mm (None if none)."""
+    gaps = np.flatnonzero(~occupied[: int(6 * ppm)])
+    if len(gaps) == 0:
+        return None
+    after = np.flatnonzero(occupied[gaps[0] :])
+    return int(gaps[0] + after[0]) if len(after) else None
 
 
 def _trace_plan(

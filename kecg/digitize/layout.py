@@ -223,6 +223,8 @@ def calibration_pulse(
         cols = np.flatnonzero(box[lo : hi + 1].any(axis=0))
         breaks = np.flatnonzero(np.diff(cols) > 1)  # the top ends where a label may follow
         right = cols[breaks[0]] if len(breaks) else cols[-1]
+        if not 1.5 * px_per_mm <= right - cols[0] + 1 <= 10.0 * px_per_mm:
+            return None  # a wave's crest, not a pulse top
         found = top, float(hi - lo + 1), int(cols[0]), int(right)
     top, line_w_px, left, right = found
     x_left, x_right = x0 + left, x0 + right

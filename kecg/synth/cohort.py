@@ -220,7 +220,7 @@ def _fiducial_table(ecg_id: str, beats: list[dict], n_samples: int) -> pd.DataFr
 
 def _write_one(task: tuple) -> tuple[pd.DataFrame, int]:
     """Worker: synthesize one ECG, write its signal (and image); return its fiducials."""
-    row, seed, index, out, images, artifacts, layout, dpi, gain_mm_mv = task
+    row, seed, index, out, images, artifacts, layout, dpi, gain_mm_mv, pulse_at_end = task
     ecg = synthesize_ecg(row, seed, index)
     write_record(out / "signals" / ecg.ecg_id, Record(ecg.signal_mv, FS_HZ, LEADS, ecg.ecg_id))
     if images:
@@ -235,6 +235,7 @@ def _write_one(task: tuple) -> tuple[pd.DataFrame, int]:
             dpi=dpi,
             gain_mm_mv=gain_mm_mv,
             artifacts=artifacts,
+            pulse_at_end=pulse_at_end,
         )
         path = save_image(out / "images" / ecg.ecg_id, image, artifacts)
         meta = {"ecg_id": ecg.ecg_id, "image": f"images/{path.name}", **sidecar}
@@ -259,6 +260,7 @@ def write_cohort(
     layout: str | None = None,
     dpi: int | None = None,
     gain_mm_mv: float | None = None,
+    pulse_at_end: bool = False,
     jobs: int = 0,
     images: bool = True,
     spec: CohortSpec | None = None,
@@ -266,7 +268,9 @@ def write_cohort(
     """Write a cohort of ``n_patients`` to ``out`` and return its labels table.
 
     ``images=False`` writes signals, labels and fiducials only (a signals-only cohort for
-    ``data.source: records``). Outputs are byte-identical for a given seed and any ``jobs``.
+    ``data.source: records``). ``artifacts``, ``layout``, ``dpi``, ``gain_mm_mv`` and
+    ``pulse_at_end`` are passed to :func:`~kecg.synth.render.render_ecg`. Outputs are
+    byte-identical for a given seed and any ``jobs``.
     """
     start = time.perf_counter()
     out = Path(out)
@@ -274,7 +278,7 @@ def write_cohort(
         (out / sub).mkdir(parents=True, exist_ok=True)
     plan = plan_cohort(n_patients, seed, spec)
     rows = plan.to_dict("records")
-    look = (artifacts, layout, dpi, gain_mm_mv)
+    look = (artifacts, layout, dpi, gain_mm_mv, pulse_at_end)
     tasks = [(row, seed, i, out, images, *look) for i, row in enumerate(rows)]
     workers = min(n_jobs(jobs), len(tasks))
     progress = dict(total=len(tasks), desc="synthesize", unit="ecg", leave=False)

@@ -99,13 +99,16 @@ def render_ecg(
     dpi: int | None = None,
     gain_mm_mv: float | None = None,
     artifacts: str = "clean",
+    pulse_at_end: bool = False,
 ) -> tuple[np.ndarray, dict]:
     """Print a 10 s 12-lead ECG (``signal_mv`` (n_samples, 12), ``LEADS`` order) as an image.
 
     Returns the image (uint8 BGR (H, W, 3), or greyscale (H, W) for black-and-white copies) and
     its sidecar dict per docs/data-formats.md, without ``ecg_id`` and ``image``. ``layout``,
-    ``dpi`` and ``gain_mm_mv`` (10 or 5) are drawn from ``rng`` when None. NaN samples (leads not
-    recorded) are left blank.
+    ``dpi`` and ``gain_mm_mv`` (10 or 5) are drawn from ``rng`` when None. ``pulse_at_end`` prints
+    the calibration pulses after the traces, as some carts do, instead of before them (our
+    cohort never does: it checks the digitizer on a convention it was not tuned to). NaN
+    samples (leads not recorded) are left blank.
     """
     signal_mv = np.asarray(signal_mv, dtype=np.float64)
     if not fs_hz > 0:
@@ -138,7 +141,7 @@ def render_ecg(
     px_per_mm = dpi / 25.4
     style = _draw_style(rng, px_per_mm)
     style["gain_mm_mv"] = float(gain_mm_mv)
-    geometry = _page_geometry(rng, layout, px_per_mm)
+    geometry = _page_geometry(rng, layout, px_per_mm, pulse_at_end)
     page_w_px, page_h_px = geometry["page_size_px"]
 
     page = np.full((page_h_px, page_w_px, 3), style["paper_level"], np.uint8)
@@ -248,8 +251,12 @@ def layout_rows(layout: str) -> list[list[tuple[str, int, float, float]]]:
     raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
 
 
-def _page_geometry(rng: np.random.Generator, layout: str, px_per_mm: float) -> dict:
+def _page_geometry(
+    rng: np.random.Generator, layout: str, px_per_mm: float, pulse_at_end: bool = False
+) -> dict:
     """Place the grid, rows, panels and calibration pulses on a page; returns page-pixel boxes.
+
+    The pulse region (``CAL_REGION_MM``) precedes the traces, or follows them ``pulse_at_end``.
 
     12×1 keeps the paper's width but is as tall as 12 rows ``ROW_PITCH_12X1_MM`` apart need.
     """
@@ -276,7 +283,11 @@ def _page_geometry(rng: np.random.Generator, layout: str, px_per_mm: float) -> d
     for row, spans in enumerate(rows):
         baseline_mm = first_baseline_mm + row * row_pitch_mm
         top_mm, bottom_mm = baseline_mm - row_pitch_mm / 2, baseline_mm + row_pitch_mm / 2
-        cal_x0_mm = content_x0_mm + CAL_LEAD_IN_MM
+        if pulse_at_end:
+            cal_x0_mm = content_x0_mm + DURATION_S * PAPER_SPEED_MM_S + 2 * CAL_LEAD_IN_MM
+        else:
+            cal_x0_mm = content_x0_mm + CAL_LEAD_IN_MM
+        trace_x0_mm = content_x0_mm + (0.0 if pulse_at_end else CAL_REGION_MM)
         calibration.append(
             {
                 "row": row,
@@ -286,8 +297,8 @@ def _page_geometry(rng: np.random.Generator, layout: str, px_per_mm: float) -> d
             }
         )
         for lead, col, t0, t1 in spans:
-            x0_mm = content_x0_mm + CAL_REGION_MM + t0 * PAPER_SPEED_MM_S
-            x1_mm = content_x0_mm + CAL_REGION_MM + t1 * PAPER_SPEED_MM_S
+            x0_mm = trace_x0_mm + t0 * PAPER_SPEED_MM_S
+            x1_mm = trace_x0_mm + t1 * PAPER_SPEED_MM_S
             panels.append(
                 {
                     "lead": lead,
