@@ -50,6 +50,7 @@ STRIP_MATCH_MAX_ERROR = 0.5
 GRID_MAX_ANISOTROPY = 0.02
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
+PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
 LOWPASS_HZ = 40.0  # the display filter printed on most ECG reports
 
 
@@ -234,14 +235,14 @@ def _time_origin(
     """
     cap_px = (line_w_px - 1.0) / 2.0
     span_px = PRINTED_SPAN_S * PAPER_SPEED_MM_S * ppm_t
-    pulse_zone_px = 20.0 * ppm_t
     origins = []
     for (left, right), pulse in zip(extents, pulses, strict=True):
         first, last = left + cap_px, right - cap_px
         joined = pulse is not None and pulse.x_right_px >= left - 2 and pulse.x_left_px <= right + 2
-        if joined and pulse.x_left_px < left + pulse_zone_px:
+        side = _pulse_side(pulse, left, right, ppm_t) if joined else None
+        if side == "start":
             origins.append(last - span_px)
-        elif joined and pulse.x_right_px > right - pulse_zone_px:
+        elif side == "end":
             origins.append(first)
         elif abs((last - first) / span_px - 1.0) < 0.01:
             origins.append(0.5 * (first + last - span_px))
@@ -252,6 +253,17 @@ def _time_origin(
             "expected)"
         )
     return float(np.median(origins))
+
+
+def _pulse_side(pulse: Pulse | None, left: float, right: float, ppm: float) -> str | None:
+    """ "start" or "end": the end of the row's ink (x ``left``..``right``) the pulse belongs to."""
+    if pulse is None:
+        return None
+    if pulse.x_left_px < left + PULSE_ZONE_MM * ppm:
+        return "start"
+    if pulse.x_right_px > right - PULSE_ZONE_MM * ppm:
+        return "end"
+    return None
 
 
 def _snap_to_grid(x_px: float, phase_px: float, pitch_px: float) -> float:
@@ -286,15 +298,16 @@ def _time_axis_from_ends(
     firsts, lasts = [], []
     half_px = int(0.45 * spacing_px)
     for (left, right), pulse, y in zip(extents, pulses, rows_y, strict=True):
-        if pulse is None:
+        side = _pulse_side(pulse, left, right, ppm)
+        if side is None:
             continue
         band = ink_bool[max(0, y - half_px) : y + half_px + 1].any(axis=0)
-        if pulse.x_right_px < left + 20 * ppm:  # pulse first: look right of it
+        if side == "start":  # look right of the pulse
             edge = _ink_past_gap(band[pulse.x_right_px : int(right) + 1], ppm)
             if edge is not None:
                 firsts.append(pulse.x_right_px + edge + cap_px)
                 lasts.append(right - cap_px)
-        elif pulse.x_left_px > right - 20 * ppm:  # pulse last: look left of it
+        else:  # look left of the pulse
             edge = _ink_past_gap(band[int(left) : pulse.x_left_px + 1][::-1], ppm)
             if edge is not None:
                 firsts.append(left + cap_px)

@@ -31,6 +31,7 @@ DEFAULT_STRIPS: dict[int, tuple[str, ...]] = {
 LIMB_LEADS, PRECORDIAL_LEADS = LEADS[:6], LEADS[6:]
 DURATION_S = 10.0
 COLUMN_S = 2.5
+PULSE_WIDTH_MM = (1.5, 10.0)  # a calibration pulse's top, edge to edge (0.2 s = 5 mm is usual)
 # leads × signs that sum to zero at every instant (Einthoven, Goldberger)
 LIMB_IDENTITIES: tuple[dict[str, float], ...] = (
     {"I": 1.0, "II": -1.0, "III": 1.0},
@@ -223,7 +224,7 @@ def calibration_pulse(
         cols = np.flatnonzero(box[lo : hi + 1].any(axis=0))
         breaks = np.flatnonzero(np.diff(cols) > 1)  # the top ends where a label may follow
         right = cols[breaks[0]] if len(breaks) else cols[-1]
-        if not 1.5 * px_per_mm <= right - cols[0] + 1 <= 10.0 * px_per_mm:
+        if not _pulse_width_ok(right - cols[0] + 1, px_per_mm):
             return None  # a wave's crest, not a pulse top
         found = top, float(hi - lo + 1), int(cols[0]), int(right)
     top, line_w_px, left, right = found
@@ -232,6 +233,11 @@ def calibration_pulse(
     if foot is None:
         return None
     return Pulse(foot, foot - (y0 + top), line_w_px, x_left, x_right)
+
+
+def _pulse_width_ok(width_px: int, px_per_mm: float) -> bool:
+    """Whether a pulse top ``width_px`` wide is within ``PULSE_WIDTH_MM``."""
+    return PULSE_WIDTH_MM[0] * px_per_mm <= width_px <= PULSE_WIDTH_MM[1] * px_per_mm
 
 
 def _top_level(prof: np.ndarray, top_i: int, px_per_mm: float) -> tuple[float, int, int]:
@@ -281,7 +287,7 @@ def _pulse_outline(
     best = None
     for i, left in enumerate(edges):
         for right in edges[i + 1 :]:
-            if not 1.5 * px_per_mm <= right - left + 1 <= 10.0 * px_per_mm:
+            if not _pulse_width_ok(right - left + 1, px_per_mm):
                 continue
             fill = float(on_top[left : right + 1].mean())
             if fill >= 0.6 and (best is None or (fill, right - left) > best[0]):

@@ -23,7 +23,8 @@ def thin_core(ink_bool: np.ndarray, line_w_px: float) -> tuple[np.ndarray, float
     diameter: an even one has no centre pixel and would shift the trace by half a pixel.
     """
     k = round(line_w_px) - 2
-    k -= 1 - k % 2
+    if k % 2 == 0:
+        k -= 1
     if k < 3:
         return ink_bool, line_w_px
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
