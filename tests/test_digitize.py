@@ -200,6 +200,31 @@ def test_calibration_pulse_after_the_traces(render_seed: int) -> None:
     assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB["clean"], snr
 
 
+@pytest.mark.parametrize("render_seed", [102, 101])  # a red grid; no grid
+def test_pale_calibration_pulses_are_found(render_seed: int) -> None:
+    """Pulses a third as dark as the traces (a thin pen beside traces thickened by noise).
+
+    They fall below the trace's binarisation threshold; a pale, 1.6 mm late time origin and a
+    0 dB page (no grid: no scale at all) followed when they were missed.
+    """
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
+    rng = np.random.default_rng(render_seed)
+    image, meta = render_ecg(ecg.signal_mv, 500.0, rng=rng, layout="3x4+1", dpi=150)
+    ppm = meta["px_per_mm"]
+    for cal in meta["calibration"]:
+        x0, x1 = int(cal["x_start_px"] - 3 * ppm), int(cal["x_end_px"] + 3 * ppm)
+        y0, y1 = int(cal["baseline_y_px"] - 12 * ppm), int(cal["baseline_y_px"] + 2 * ppm)
+        box = image[y0:y1, x0:x1].astype(np.float64)
+        image[y0:y1, x0:x1] = np.round(255.0 - (255.0 - box) / 3.0).astype(np.uint8)
+    result = digitize_array(rgb_of(image), "pale_pulses")
+    assert result.qc["n_cal_pulses"] == 4 and result.qc["gain_mm_mv"] == 10.0
+    assert result.qc["cal_gain_ratio"] == pytest.approx(1.0, abs=0.03)
+    assert abs(result.x_origin_px - meta["panels"][0]["x_start_px"]) < 0.3
+    true = Record(ecg.signal_mv, 500.0, LEADS)
+    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB["clean"], snr
+
+
 @pytest.mark.parametrize("render_seed", [100, 105])  # a green grid; no grid
 def test_rows_and_time_axis_survive_a_wandering_baseline(render_seed: int) -> None:
     """±1 mV of 0.12 Hz baseline wander in II, III, aVR, aVL and aVF (rows 2, 3 and the strip).

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kecg.io.records import LEADS
-from kecg.synth.render import MIXED_LAYOUTS, ROWS_3X4, STRIPS, render_ecg, save_image
+from kecg.synth.render import MIXED_LAYOUTS, ROWS_3X4, STRIPS, _draw_grid, render_ecg, save_image
 
 FS_HZ = 500.0
 
@@ -278,3 +278,23 @@ def test_missing_lead_is_left_blank() -> None:
         y0, y1 = round(panel["baseline_y_px"] - 3 * k), round(panel["baseline_y_px"] + 3 * k)
         n_dark = dark[y0:y1, x0:x1].sum()
         assert (n_dark == 0) if panel["lead"] == "V3" else (n_dark > 100)
+
+
+@pytest.mark.parametrize("width_px", [1, 2, 3, 4])
+def test_grid_lines_centred_on_their_mm_positions(width_px: int) -> None:
+    """A drawn line's centre is within half a pixel of origin + k·pitch, whatever its width.
+
+    Even widths once all sat half a pixel right of their place, so the grid's phase disagreed
+    with the trace's time axis by 0.5 px (2 ms at 250 dpi).
+    """
+    origin_px, pitch_px = 3.3, 7.37
+    page = np.full((40, 400, 3), 255, np.uint8)
+    style = {"grid_colors": ((0, 0, 0), (0, 0, 0)), "minor_w_px": width_px, "major_w_px": width_px}
+    _draw_grid(page, (0, 0, 400, 40), (origin_px, 0.0), pitch_px, style)
+    ink = (page[20, :, 0] < 128).astype(float)
+    starts = np.flatnonzero(np.diff(np.r_[0.0, ink]) > 0)
+    centres = starts + (width_px - 1) / 2
+    k = np.round((centres - origin_px) / pitch_px)
+    error_px = centres - (origin_px + k * pitch_px)
+    assert np.all(np.abs(error_px) <= 0.5 + 1e-9)
+    assert abs(np.mean(error_px)) < 0.1

@@ -10,7 +10,7 @@ low-pass. Every failure raises :class:`DigitizeError` with the reason the QC tab
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +108,7 @@ def digitize_array(
     rotation_deg = estimate_rotation_deg(nonpaper)
     ink = remove_grid(rotate(ink, rotation_deg))
     nonpaper = rotate(nonpaper, rotation_deg)
-    ink_bool, rows_y = _binarize(ink)
+    ink_bool, rows_y, threshold = _binarize(ink)
     portrait = ink_bool.shape[0] > 1.1 * ink_bool.shape[1]
     if (len(rows_y) < 3 or portrait) and len(find_rows(ink_bool.T, min_cover_frac=0.5)) >= 3:
         raise DigitizeError("page is rotated by 90° (trace rows run vertically)")
@@ -123,7 +123,8 @@ def digitize_array(
     ppm_y = estimate_pitch_px(region.mean(axis=1), rough_ppm)
     # a mm grid has square cells: a periodic pattern along one axis only is not one
     has_grid = bool(abs(ppm_y / ppm_x - 1.0) <= GRID_MAX_ANISOTROPY)  # False if either is NaN
-    pulses = [_find_pulse(ink_bool, ink, ext, y, spacing_px, ppm_x if has_grid else rough_ppm)
+    masks = (ink_bool, ink > 0.5 * threshold)  # a thin pulse can be paler than a thick trace
+    pulses = [_find_pulse(masks, ink, ext, y, spacing_px, ppm_x if has_grid else rough_ppm)
               for ext, y in zip(extents, rows_y, strict=True)]  # fmt: skip
     found = [p for p in pulses if p is not None]
     pulse_px = float(np.median([p.height_px for p in found])) if found else np.nan
@@ -137,8 +138,9 @@ def digitize_array(
         ppm_x = ppm_y = pulse_px / gain_mm_mv
     if not 2.0 <= ppm_x <= 30.0:
         raise DigitizeError(f"implausible scale {ppm_x:.2f} px/mm")
-    if found:
-        line_w_px = float(np.median([p.line_w_px for p in found]))
+    widths = [p.line_w_px for p in found if np.isfinite(p.line_w_px)]
+    if widths:
+        line_w_px = float(np.median(widths))
     else:
         line_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
     if has_grid:
@@ -187,8 +189,8 @@ def digitize_array(
     return Digitized(record, qc, panels, rotation_deg, ppm_x, x_origin)
 
 
-def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ink pixels and trace rows: pixels darker than half the trace's own darkness.
+def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Ink pixels, trace rows and the threshold: half the trace's own darkness.
 
     A first, permissive threshold finds the trace rows; the trace darkness is then measured
     inside those rows only, so a darker header text or a pale pen do not bias it.
@@ -198,13 +200,14 @@ def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rough = ink > 0.25
     rows_y = find_rows(rough)
     if len(rows_y) < 3:
-        return rough, rows_y
+        return rough, rows_y, 0.25
     half = max(2, int(0.15 * float(np.median(np.diff(rows_y)))))
     bands = np.concatenate([ink[max(0, y - half) : y + half + 1].ravel() for y in rows_y])
     dark = bands[bands > 0.15]
     level = float(np.percentile(dark, 90)) if len(dark) else 0.5
-    ink_bool = ink > max(0.12, 0.5 * level)
-    return ink_bool, find_rows(ink_bool)
+    threshold = max(0.12, 0.5 * level)
+    ink_bool = ink > threshold
+    return ink_bool, find_rows(ink_bool), threshold
 
 
 def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> float:
@@ -406,7 +409,7 @@ def _shared_span_s(spec: PanelSpec, others: list[tuple[PanelSpec, ...]]) -> tupl
 
 
 def _find_pulse(
-    ink_bool: np.ndarray,
+    masks: tuple[np.ndarray, ...],
     ink: np.ndarray,
     extent: np.ndarray,
     y_row: float,
@@ -417,18 +420,21 @@ def _find_pulse(
 
     It is searched from 16 mm above to 8 mm below the row's densest line, or as far as half
     the row spacing either way: the pulse marks the row's 0 mV line, which can lie far from
-    where a wandering trace spends most of its time.
+    where a wandering trace spends most of its time. Each ink mask in ``masks`` is tried in
+    turn (the trace's binarisation first, then a paler one); only the first measures the pen
+    width (NaN otherwise: a pale mask widens a line by its blurred edges).
     """
     left, right = int(extent[0]), int(extent[1])
     half_row_px = 0.5 * spacing_px
     y_range = (int(y_row - max(16 * ppm, half_row_px)), int(y_row + max(8 * ppm, half_row_px)))
-    for x_range in (
-        (int(left - 20 * ppm), int(left + 12 * ppm)),
-        (int(right - 12 * ppm), int(right + 20 * ppm)),
-    ):
-        pulse = calibration_pulse(ink_bool, ink, x_range, y_range, ppm)
-        if pulse is not None:
-            return pulse
+    for i, mask in enumerate(masks):
+        for x_range in (
+            (int(left - 20 * ppm), int(left + 12 * ppm)),
+            (int(right - 12 * ppm), int(right + 20 * ppm)),
+        ):
+            pulse = calibration_pulse(mask, ink, x_range, y_range, ppm)
+            if pulse is not None:
+                return pulse if i == 0 else replace(pulse, line_w_px=np.nan)
     return None
 
 

@@ -329,15 +329,19 @@ def _page_geometry(
 def _line_positions_px(
     lo_px: int, hi_px: int, origin_px: float, pitch_px: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel rows/columns of the grid lines at ``origin + k·pitch`` in [lo, hi), and their k."""
+    """Centres (float px) of the grid lines at ``origin + k·pitch`` in [lo, hi), and their k."""
     k = np.arange(np.ceil((lo_px - origin_px) / pitch_px), np.floor((hi_px - origin_px) / pitch_px))
-    return np.round(origin_px + k * pitch_px).astype(np.int64), k.astype(np.int64)
+    return origin_px + k * pitch_px, k.astype(np.int64)
 
 
-def _thick(positions: np.ndarray, width_px: int, lo: int, hi: int) -> np.ndarray:
-    """Expand line centre positions to ``width_px``-wide pixel index sets, clipped to [lo, hi)."""
-    offsets = np.arange(width_px) - (width_px - 1) // 2
-    idx = (positions[:, None] + offsets[None, :]).ravel()
+def _thick(centres_px: np.ndarray, width_px: int, lo: int, hi: int) -> np.ndarray:
+    """Pixel index sets of ``width_px``-wide lines centred as near ``centres_px`` as pixels allow.
+
+    An odd width centres on a whole pixel, an even one on a pixel edge, so every line's centre
+    is within half a pixel of its true place, as a printer's rasteriser would put it.
+    """
+    first = np.round(centres_px - (width_px - 1) / 2).astype(np.int64)
+    idx = (first[:, None] + np.arange(width_px)[None, :]).ravel()
     return idx[(idx >= lo) & (idx < hi)]
 
 
