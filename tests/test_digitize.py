@@ -204,8 +204,9 @@ def test_calibration_pulse_after_the_traces(render_seed: int) -> None:
 def test_pale_calibration_pulses_are_found(render_seed: int) -> None:
     """Pulses a third as dark as the traces (a thin pen beside traces thickened by noise).
 
-    They fall below the trace's binarisation threshold; a pale, 1.6 mm late time origin and a
-    0 dB page (no grid: no scale at all) followed when they were missed.
+    They fall below the trace's binarisation threshold, and the old code found 0 of 4. Missed
+    pulses cost the scale on pages without a grid and, on one scan, put the time origin 1.66 mm
+    late (from the ink ends, which then included the pulse).
     """
     ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
     rng = np.random.default_rng(render_seed)
