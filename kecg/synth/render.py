@@ -164,6 +164,7 @@ def render_ecg(
         "px_per_mm": round(px_per_mm, 6),
         "paper_speed_mm_s": PAPER_SPEED_MM_S,
         "gain_mm_mv": float(gain_mm_mv),
+        "trace_width_px": int(style["trace_w_px"]),
         "layout": layout,
         "artifacts": artifacts,
         "rotation_deg": round(float(rotation_deg), 6),
