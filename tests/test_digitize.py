@@ -200,6 +200,16 @@ def test_calibration_pulse_after_the_traces(render_seed: int) -> None:
     assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB["clean"], snr
 
 
+def _pale_pulses(image: np.ndarray, meta: dict) -> None:
+    """Lighten each calibration pulse of a rendered page (in place) to a third of its darkness."""
+    ppm = meta["px_per_mm"]
+    for cal in meta["calibration"]:
+        x0, x1 = int(cal["x_start_px"] - 3 * ppm), int(cal["x_end_px"] + 3 * ppm)
+        y0, y1 = int(cal["baseline_y_px"] - 12 * ppm), int(cal["baseline_y_px"] + 2 * ppm)
+        box = image[y0:y1, x0:x1].astype(np.float64)
+        image[y0:y1, x0:x1] = np.round(255.0 - (255.0 - box) / 3.0).astype(np.uint8)
+
+
 @pytest.mark.parametrize("render_seed", [102, 101])  # a red grid; no grid
 def test_pale_calibration_pulses_are_found(render_seed: int) -> None:
     """Pulses a third as dark as the traces (a thin pen beside traces thickened by noise).
@@ -211,12 +221,7 @@ def test_pale_calibration_pulses_are_found(render_seed: int) -> None:
     ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
     rng = np.random.default_rng(render_seed)
     image, meta = render_ecg(ecg.signal_mv, 500.0, rng=rng, layout="3x4+1", dpi=150)
-    ppm = meta["px_per_mm"]
-    for cal in meta["calibration"]:
-        x0, x1 = int(cal["x_start_px"] - 3 * ppm), int(cal["x_end_px"] + 3 * ppm)
-        y0, y1 = int(cal["baseline_y_px"] - 12 * ppm), int(cal["baseline_y_px"] + 2 * ppm)
-        box = image[y0:y1, x0:x1].astype(np.float64)
-        image[y0:y1, x0:x1] = np.round(255.0 - (255.0 - box) / 3.0).astype(np.uint8)
+    _pale_pulses(image, meta)
     result = digitize_array(rgb_of(image), "pale_pulses")
     assert result.qc["n_cal_pulses"] == 4 and result.qc["gain_mm_mv"] == 10.0
     assert result.qc["cal_gain_ratio"] == pytest.approx(1.0, abs=0.03)
@@ -239,12 +244,9 @@ def test_line_ends_are_judged_by_the_pen_not_the_noisy_trace(render_seed: int) -
     rng = np.random.default_rng(render_seed)
     image, meta = render_ecg(ecg.signal_mv + noise_mv, 500.0, rng=rng, layout="3x4+1", dpi=200)
     ppm, pen_px = meta["px_per_mm"], meta["trace_width_px"]
-    for cal in meta["calibration"]:
-        x0, x1 = int(cal["x_start_px"] - 3 * ppm), int(cal["x_end_px"] + 3 * ppm)
-        y0, y1 = int(cal["baseline_y_px"] - 12 * ppm), int(cal["baseline_y_px"] + 2 * ppm)
-        box = image[y0:y1, x0:x1].astype(np.float64)
-        image[y0:y1, x0:x1] = np.round(255.0 - (255.0 - box) / 3.0).astype(np.uint8)
-        y = round(cal["baseline_y_px"])  # a dark lead-out joins the pulse to its trace
+    _pale_pulses(image, meta)
+    for cal in meta["calibration"]:  # a dark lead-out joins each pale pulse to its trace
+        y = round(cal["baseline_y_px"])
         x_end = round(cal["x_end_px"])
         cv2.line(image, (x_end, y), (round(x_end + 8 * ppm), y), (0, 0, 0), pen_px)
     result = digitize_array(rgb_of(image), "noisy_trace")

@@ -143,7 +143,7 @@ def digitize_array(
         line_w_px = pen_w_px = float(np.median(widths))
     else:  # noise thickens a trace vertically only: a line end sticks out by the pen alone
         line_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
-        pen_w_px = min(line_w_px, _pen_width_px(ink_bool, rows_y, spacing_px))
+        pen_w_px = float(np.fmin(line_w_px, _pen_width_px(ink_bool, rows_y, spacing_px)))
     if has_grid:
         x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, pen_w_px), ppm_x
         x_origin = _snap_to_grid(x_origin, grid_phase_px(region.mean(axis=0), ppm_x), ppm_x)
@@ -230,9 +230,9 @@ def _pen_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -
     A column's run holds the pen plus whatever noise shakes the trace within that column
     (tremor fills a band), but a QRS stroke crossed horizontally shows the pen alone. Each
     stroke is crossed at five heights and keeps its narrowest crossing: near a spike's tip its
-    two strokes merge. Leaning strokes still read wider, hence the lower quartile. Falls back
-    to :func:`_line_width_px` when the rows hold no steep stroke. On 26 cohort scans it reads
-    0.2 ± 0.5 px below the pulses' pen width.
+    two strokes merge. Leaning strokes still read wider, hence the lower quartile. NaN when
+    the rows hold no steep stroke. On 26 cohort scans it reads 0.2 ± 0.5 px below the pulses'
+    pen width.
     """
     half = max(2, int(0.4 * spacing_px))
     widths = []
@@ -243,20 +243,18 @@ def _pen_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -
         if len(length) == 0:
             continue
         steep = length >= max(8.0, 4.0 * float(np.median(length)))
+        cols, top, bottom = cols[steep], top[steep], bottom[steep]
         # horizontal runs of the band: "columns" of its transpose are the band's rows
         run_y, left, right, _ = column_runs(band.T, band.T.astype(np.float32))
         key = run_y * band.shape[1] + left
         across = []
         for frac in (0.2, 0.35, 0.5, 0.65, 0.8):
-            y_at = np.round(top[steep] + frac * (bottom[steep] - top[steep])).astype(np.int64)
-            run = np.searchsorted(key, y_at * band.shape[1] + cols[steep], side="right") - 1
+            y_at = np.round(top + frac * (bottom - top)).astype(np.int64)
+            run = np.searchsorted(key, y_at * band.shape[1] + cols, side="right") - 1
             across.append(right[run] - left[run] + 1)
-        if across:
-            widths.append(np.min(across, axis=0))
+        widths.append(np.min(across, axis=0))
     widths_px = np.concatenate(widths) if widths else np.zeros(0)
-    if len(widths_px) == 0:
-        return _line_width_px(ink_bool, rows_y, spacing_px)
-    return float(np.percentile(widths_px, 25))
+    return float(np.percentile(widths_px, 25)) if len(widths_px) else float("nan")
 
 
 def _standard_gain(pulse_mm: float) -> float:
@@ -265,15 +263,16 @@ def _standard_gain(pulse_mm: float) -> float:
 
 
 def _time_origin(
-    extents: np.ndarray, pulses: list[Pulse | None], ppm_t: float, line_w_px: float
+    extents: np.ndarray, pulses: list[Pulse | None], ppm_t: float, pen_w_px: float
 ) -> float:
     """x of t = 0 from the rows' ink extents (median over rows).
 
-    A row's ink runs from the first sample's line cap to the last one's, half a line width
-    beyond the samples. If the row's calibration pulse is joined to the trace, only the other
-    end is used; otherwise both ends are averaged, which fixes the origin to a fraction of a px.
+    A row's ink runs from the first sample's line cap to the last one's, half a pen width
+    (``pen_w_px``) beyond the samples. If the row's calibration pulse is joined to the trace,
+    only the other end is used; otherwise both ends are averaged, which fixes the origin to a
+    fraction of a px.
     """
-    cap_px = (line_w_px - 1.0) / 2.0
+    cap_px = (pen_w_px - 1.0) / 2.0
     span_px = PRINTED_SPAN_S * PAPER_SPEED_MM_S * ppm_t
     origins = []
     for (left, right), pulse in zip(extents, pulses, strict=True):
@@ -323,7 +322,7 @@ def _time_axis_from_ends(
     extents: np.ndarray,
     pulses: list[Pulse | None],
     ppm: float,
-    line_w_px: float,
+    pen_w_px: float,
 ) -> tuple[float, float]:
     """(x of t = 0, px per mm along time) from where each row's trace starts and ends.
 
@@ -333,7 +332,7 @@ def _time_axis_from_ends(
     for a pulse after the trace), anywhere within the row (a trace may start on a P or T wave,
     or far from its pulse's foot when its baseline wanders); the other end is the row's ink end.
     """
-    cap_px = (line_w_px - 1.0) / 2.0
+    cap_px = (pen_w_px - 1.0) / 2.0
     span_mm = PRINTED_SPAN_S * PAPER_SPEED_MM_S
     firsts, lasts = [], []
     half_px = int(0.45 * spacing_px)
@@ -353,10 +352,10 @@ def _time_axis_from_ends(
                 firsts.append(left + cap_px)
                 lasts.append(pulse.x_left_px - edge - cap_px)
     if not firsts:
-        return _time_origin(extents, pulses, ppm, line_w_px), ppm
+        return _time_origin(extents, pulses, ppm, pen_w_px), ppm
     ppm_t = (float(np.median(lasts)) - float(np.median(firsts))) / span_mm
     if abs(ppm_t / ppm - 1.0) > 0.03:
-        return _time_origin(extents, pulses, ppm, line_w_px), ppm
+        return _time_origin(extents, pulses, ppm, pen_w_px), ppm
     return float(np.median(firsts)), ppm_t
 
 
