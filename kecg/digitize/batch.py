@@ -22,6 +22,7 @@ from tqdm import tqdm
 from kecg.digitize.core import DigitizeError, digitize_array
 from kecg.digitize.grid import rotate
 from kecg.digitize.load import ImageError, read_image
+from kecg.digitize.page import warp_to_flat
 from kecg.io import LEADS, Record, load_record, normalize_lead_name, read_record, write_record
 from kecg.params import n_jobs
 
@@ -115,9 +116,11 @@ def _extra_columns(rows: list[dict]) -> list[str]:
 
 
 def draw_overlay(path: str | Path, out_png: str | Path) -> None:
-    """Write the de-rotated image with every extracted panel drawn in colour and labelled."""
+    """Write the page as digitized (flattened, de-rotated) with every panel drawn and labelled."""
     rgb = read_image(path)
     result = digitize_array(rgb, Path(path).stem)
+    if result.flattening is not None:
+        rgb = warp_to_flat(rgb, *result.flattening)
     page = rotate(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), result.rotation_deg, border=255)
     for i, p in enumerate(result.panels):
         ok = np.isfinite(p.y_px)

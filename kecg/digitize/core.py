@@ -1,11 +1,12 @@
 """One paper ECG image → a 12-lead 10 s record at 500 Hz plus a QC row.
 
-Order of work: ink maps → rotation → grid removal → trace rows → time extent and grid pitch →
-calibration pulses (0 mV line from the pulse top, scale when there is no grid) → time axis (grid
-pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase; without a grid, both
-ends of the rows) → layout from the row count → Viterbi trace per panel (six rows: 3×4 + 3 strips
-or 6×2, whichever obeys the limb-lead identities) → px to mV and s → rhythm strips → 40 Hz
-low-pass. Every failure raises :class:`DigitizeError` with the reason the QC table shows.
+Order of work: a photo's sheet flattened → ink maps → rotation → grid removal → trace rows → time
+extent and grid pitch → calibration pulses (0 mV line from the pulse top, scale when there is no
+grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase;
+without a grid, both ends of the rows) → layout from the row count → Viterbi trace per panel (six
+rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → px to mV and s → rhythm
+strips → 40 Hz low-pass. Every failure raises :class:`DigitizeError` with the reason the QC
+table shows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from kecg.digitize.grid import (
     estimate_pitch_px,
     estimate_rotation_deg,
     grid_phase_px,
+    grid_warp,
     remove_grid,
     rotate,
 )
@@ -41,6 +43,7 @@ from kecg.digitize.layout import (
     strip_lead_errors,
 )
 from kecg.digitize.load import ImageError, read_image
+from kecg.digitize.page import flatten_page
 from kecg.digitize.trace import column_runs, path_points_px, thin_core, viterbi_trace
 from kecg.io import LEADS, Record
 
@@ -48,6 +51,10 @@ FS_HZ = 500.0
 PRINTED_SPAN_S = DURATION_S - 1.0 / FS_HZ  # first to last sample of a 10 s strip
 STRIP_MATCH_MAX_ERROR = 0.5
 GRID_MAX_ANISOTROPY = 0.02
+FLAT_MAX_ANISOTROPY = 0.12  # on a flattened photo: what its perspective leaves of the aspect
+GRID_MAX_WARP = 0.005  # grid pitch change across the page (flat pages read ≤ 0.003)
+# 102 cohort scans and photos read ≤ 0.81, misread pages 0.5–1.3 (unrelated leads read 1)
+LIMB_MAX_IDENTITY_RESIDUAL = 0.9
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
@@ -83,6 +90,8 @@ class Digitized:
     rotation_deg: float
     px_per_mm_x: float
     x_origin_px: float
+    # a photo's sheet as flattened: (image → page homography, page (width, height) px); None: as is
+    flattening: tuple[np.ndarray, tuple[int, int]] | None = None
 
 
 def digitize_image(
@@ -102,6 +111,7 @@ def digitize_array(
     ``lowpass_hz`` (None: off) smooths each printed stretch: a column of pixels spans several
     samples, so sample-to-sample detail on paper is pen jitter, not signal.
     """
+    rgb, page_to_flat = flatten_page(rgb)
     ink, nonpaper = darkness_maps(rgb)
     if float(nonpaper.max()) < 0.2:
         raise DigitizeError("blank image (no ink)")
@@ -119,18 +129,35 @@ def digitize_array(
     rough_ppm = float(np.median(extents[:, 1] - extents[:, 0])) / (TRACE_SPAN_MM + 5.0)
     lo, hi = int(rows_y[0] - spacing_px / 2), int(rows_y[-1] + spacing_px / 2)
     region = nonpaper[max(0, lo) : hi]
+    # a mm grid has square cells: a periodic pattern along one axis only is not one; a photo's
+    # flattened page keeps part of its perspective as a different scale along x and y
+    # flattened page keeps part of its perspective as a different scale along x and y. The y
+    # pitch is sought near the x pitch: a window around the rough scale that wide would admit
+    # the 4th harmonic of a grid of 5 mm lines only
+    max_anisotropy = GRID_MAX_ANISOTROPY if page_to_flat is None else FLAT_MAX_ANISOTROPY
     ppm_x = estimate_pitch_px(region.mean(axis=0), rough_ppm)
-    ppm_y = estimate_pitch_px(region.mean(axis=1), rough_ppm)
-    # a mm grid has square cells: a periodic pattern along one axis only is not one
-    has_grid = bool(abs(ppm_y / ppm_x - 1.0) <= GRID_MAX_ANISOTROPY)  # False if either is NaN
+    ppm_y = (
+        estimate_pitch_px(region.mean(axis=1), ppm_x, tolerance=max_anisotropy + 0.02)
+        if np.isfinite(ppm_x)
+        else np.nan
+    )
+    has_grid = bool(abs(ppm_y / ppm_x - 1.0) <= max_anisotropy)  # False if either is NaN
     masks = (ink_bool, ink > 0.5 * threshold)  # a thin pulse can be paler than a thick trace
     pulses = [_find_pulse(masks, ink, ext, y, spacing_px, ppm_x if has_grid else rough_ppm)
               for ext, y in zip(extents, rows_y, strict=True)]  # fmt: skip
     found = [p for p in pulses if p is not None]
     pulse_px = float(np.median([p.height_px for p in found])) if found else np.nan
-    gain_mm_mv = _standard_gain(pulse_px / ppm_x) if has_grid and found else GAIN_MM_MV
-    if has_grid and abs(pulse_px / (gain_mm_mv * ppm_x) - 1.0) > PULSE_GRID_MAX_MISMATCH:
+    gain_mm_mv = _standard_gain(pulse_px / ppm_y) if has_grid and found else GAIN_MM_MV
+    if has_grid and abs(pulse_px / (gain_mm_mv * ppm_y) - 1.0) > PULSE_GRID_MAX_MISMATCH:
         has_grid = False  # a periodic pattern that is not the mm grid (the pulses disagree)
+    # a grid seen in perspective changes pitch across the page: one time axis for all rows
+    # would misplace samples by tens of ms
+    warp = grid_warp(region, ppm_x, ppm_y) if has_grid else np.nan
+    if warp > GRID_MAX_WARP:
+        raise DigitizeError(
+            f"page not flat: the grid pitch changes {100 * warp:.1f} % across it (perspective "
+            "or a curled sheet); photograph it square-on with its four edges in view, or scan it"
+        )
     if not has_grid:
         if not found:
             raise DigitizeError("no grid and no calibration pulse: scale unknown")
@@ -149,7 +176,7 @@ def digitize_array(
         x_origin = _snap_to_grid(x_origin, grid_phase_px(region.mean(axis=0), ppm_x), ppm_x)
     else:
         x_origin, ppm_t = _time_axis_from_ends(
-            ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px
+            ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px, max_anisotropy
         )
     names = layouts_for_rows(len(rows_y))
     if not names:
@@ -170,6 +197,12 @@ def digitize_array(
     if lowpass_hz is not None:
         signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
+    residual = identity_residual({lead: signal[:, i] for i, lead in enumerate(LEADS)})
+    if residual > LIMB_MAX_IDENTITY_RESIDUAL:
+        raise DigitizeError(
+            f"limb leads disagree (Einthoven/Goldberger residual {residual:.2f}, unrelated "
+            "leads read 1): the time axis or the rows were misread"
+        )
     conf = {lead: 0.0 for lead in LEADS}
     for p in panels:
         conf[p.lead] = max(conf[p.lead], p.confidence)
@@ -180,15 +213,19 @@ def digitize_array(
         "px_per_mm_y": round(float(ppm_y), 4),
         "gain_mm_mv": gain_mm_mv,
         "rotation_deg": round(float(rotation_deg), 3),
+        "page_flattened": page_to_flat is not None,
         "grid_found": has_grid,
+        "grid_warp_pct": round(100 * warp, 2),
         "line_width_px": round(float(line_w_px), 2),
         "pen_width_px": round(float(pen_w_px), 2),
         "n_cal_pulses": n_pulses,
         "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
+        "limb_identity_residual": round(residual, 3),
         "reason": "",
     }
     qc.update({f"conf_{lead}": round(conf[lead], 3) for lead in LEADS})
-    return Digitized(record, qc, panels, rotation_deg, ppm_x, x_origin)
+    flattening = None if page_to_flat is None else (page_to_flat, (rgb.shape[1], rgb.shape[0]))
+    return Digitized(record, qc, panels, rotation_deg, ppm_x, x_origin, flattening)
 
 
 def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -323,11 +360,13 @@ def _time_axis_from_ends(
     pulses: list[Pulse | None],
     ppm: float,
     pen_w_px: float,
+    max_anisotropy: float,
 ) -> tuple[float, float]:
     """(x of t = 0, px per mm along time) from where each row's trace starts and ends.
 
     Without a grid the pulse height gives the scale only to about 0.5 %, which shifts the far
-    end of a 10 s row by several pixels; both ends of the trace fix it instead. On the pulse's
+    end of a 10 s row by several pixels; both ends of the trace fix it instead (and accepted
+    when within 1 % + ``max_anisotropy`` of ``ppm``, the vertical scale). On the pulse's
     side the trace ends at the first ink across the gap beside the pulse's lead-out (lead-in
     for a pulse after the trace), anywhere within the row (a trace may start on a P or T wave,
     or far from its pulse's foot when its baseline wanders); the other end is the row's ink end.
@@ -354,7 +393,7 @@ def _time_axis_from_ends(
     if not firsts:
         return _time_origin(extents, pulses, ppm, pen_w_px), ppm
     ppm_t = (float(np.median(lasts)) - float(np.median(firsts))) / span_mm
-    if abs(ppm_t / ppm - 1.0) > 0.03:
+    if abs(ppm_t / ppm - 1.0) > 0.01 + max_anisotropy:
         return _time_origin(extents, pulses, ppm, pen_w_px), ppm
     return float(np.median(firsts)), ppm_t
 
