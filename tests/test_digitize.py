@@ -17,7 +17,7 @@ from kecg.digitize import (
 from kecg.digitize.core import DigitizeError
 from kecg.digitize.grid import grid_phase_px, grid_warp, remove_grid
 from kecg.digitize.layout import calibration_pulse
-from kecg.digitize.trace import thin_core
+from kecg.digitize.trace import column_runs, path_points_px, thin_core, viterbi_trace
 from kecg.io import LEADS, Record
 from kecg.synth import plan_cohort, synthesize_ecg
 from kecg.synth.render import render_ecg
@@ -108,6 +108,26 @@ def test_thin_core_keeps_the_line_centre(width_px: int) -> None:
     assert abs(dy) < 0.1 and abs(dx) < 0.1
 
 
+@pytest.mark.parametrize("width_px", [1, 3, 5])
+@pytest.mark.parametrize("slope", [3.0, 8.0])
+def test_steep_stroke_is_read_on_time(width_px: int, slope: float) -> None:
+    """A QRS stroke ``slope`` px per column: its path points, averaged over one column, stay on
+    the line to within 0.3 of a column in time (the Viterbi run of a steep column spans the
+    stroke from where it enters to where it leaves)."""
+    img = np.zeros((300, 80), np.uint8)
+    x0, y0, x1 = 20, 260, 50
+    y1 = round(y0 - slope * (x1 - x0))
+    cv2.line(img, (x0, y0), (x1, y1), 255, width_px, cv2.LINE_8)
+    ink = img > 0
+    cols, top, bottom, centroid = column_runs(ink, ink.astype(np.float32))
+    path = viterbi_trace(cols, top, bottom, centroid, img.shape[1], 140.0, 0.0)
+    x, y = path_points_px(*path, float(width_px))
+    x_fine = np.arange(24.0, 47.0, 0.25)
+    y_col = np.convolve(np.interp(x_fine, x, y), np.ones(4) / 4, mode="same")[4:-4]
+    y_true = y0 - slope * (x_fine[4:-4] - x0)
+    assert np.abs(y_col - y_true).max() <= 0.3 * slope
+
+
 def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:
     """A grid with a flat trace lying along one of its lines, a QRS spike that fills most of
     a tile column and a dark page border: the grid goes, the trace and the spike stay."""
@@ -178,6 +198,24 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
     true = Record(signal_mv, 500.0, LEADS)
     snr = record_snr_db(true, digitized[0].record, {"II": [(0.0, 10.0)]})
     assert snr["II"] > MIN_MEDIAN_SNR_DB["clean"]
+
+
+@pytest.mark.parametrize(
+    ("render_seed", "artifacts"), [(102, "clean"), (101, "clean"), (103, "scan")]
+)  # a red grid, no grid, a pink grid
+def test_20_mm_per_mv_for_a_low_voltage_ecg(render_seed: int, artifacts: str) -> None:
+    """Double gain, as printed for low-voltage ECGs. The 20 mm pulse did not fit the box once
+    searched: label bars 5 mm above its foot passed for a pulse (0 dB), or no scale was found."""
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
+    low_mv = 0.4 * ecg.signal_mv
+    image, meta = render_ecg(
+        low_mv, 500.0, rng=np.random.default_rng(render_seed), layout="3x4+1", dpi=150,
+        gain_mm_mv=20.0, artifacts=artifacts,
+    )  # fmt: skip
+    result = digitize_array(rgb_of(image), "20 mm/mV")
+    assert result.qc["gain_mm_mv"] == 20.0 and result.qc["n_cal_pulses"] == 4
+    snr = record_snr_db(Record(low_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB[artifacts], snr
 
 
 @pytest.mark.parametrize("render_seed", [102, 101])  # a red grid; no grid

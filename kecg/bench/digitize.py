@@ -1,6 +1,6 @@
 """Benchmark of the digitizer on freshly rendered synthetic printouts with known truth.
 
-``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--layout L] [--gain 5|10]
+``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--layout L] [--gain 5|10|20]
 [--pulse-at-end] [--n 200] [--seed S] [--cohort D]`` renders ``n`` images (all in layout ``L``,
 else the cohort's 3x4+1 / 3x4+3 mix; all at ``--gain`` mm/mV, else the cohort's 10 / 5 mm/mV
 mix; pulses after the traces with ``--pulse-at-end``) or reads ``DIR/images``, ``DIR/signals``,
@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--layout", choices=list(LAYOUTS), default=None, help="render every image in this layout"
     )
     parser.add_argument(
-        "--gain", type=float, default=None, help="render every image at this mm/mV (5 or 10)"
+        "--gain", type=float, default=None, help="render every image at this mm/mV (5, 10 or 20)"
     )
     parser.add_argument(
         "--pulse-at-end", action="store_true", help="print calibration pulses after the traces"

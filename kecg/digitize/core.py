@@ -493,15 +493,15 @@ def _find_pulse(
 ) -> Pulse | None:
     """The row's calibration pulse at the start of its ink, else at its end.
 
-    It is searched from 16 mm above to 8 mm below the row's densest line, or as far as half
-    the row spacing either way: the pulse marks the row's 0 mV line, which can lie far from
-    where a wandering trace spends most of its time. Each ink mask in ``masks`` is tried in
-    turn (the trace's binarisation first, then a paler one); only the first measures the pen
-    width (NaN otherwise: a pale mask widens a line by its blurred edges).
+    It is searched from 24 mm above (a 20 mm/mV pulse) to 8 mm below the row's densest line,
+    or as far as half the row spacing either way: the pulse marks the row's 0 mV line, which
+    can lie far from where a wandering trace spends most of its time. Each ink mask in
+    ``masks`` is tried in turn (the trace's binarisation first, then a paler one); only the
+    first measures the pen width (NaN otherwise: a pale mask widens a line by its blurred edges).
     """
     left, right = int(extent[0]), int(extent[1])
     half_row_px = 0.5 * spacing_px
-    y_range = (int(y_row - max(16 * ppm, half_row_px)), int(y_row + max(8 * ppm, half_row_px)))
+    y_range = (int(y_row - max(24 * ppm, half_row_px)), int(y_row + max(8 * ppm, half_row_px)))
     for i, mask in enumerate(masks):
         for x_range in (
             (int(left - 20 * ppm), int(left + 12 * ppm)),

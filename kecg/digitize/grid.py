@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 PAPER_SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
-STANDARD_GAINS_MM_MV = (10.0, 5.0)  # printed gains a calibration pulse is matched to
+STANDARD_GAINS_MM_MV = (10.0, 5.0, 20.0)  # printed gains a calibration pulse is matched to
 TRACE_SPAN_MM = 250.0  # 10 s at 25 mm/s: the width of every standard layout's traces
 
 
