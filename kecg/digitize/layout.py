@@ -184,8 +184,9 @@ def calibration_pulse(
     """The 1 mV calibration pulse in the given box, or None.
 
     The pulse is a rectangle: its ink piles up on two horizontal levels, the top and the foot,
-    10 mm (5 mm at 5 mm/mV) apart; the foot (the lower one) is the row's 0 mV line. Levels are
-    ink-weighted centroids, so the foot is sub-pixel; the top's thickness is the pen width.
+    10 mm (5 or 20 mm at 5 or 20 mm/mV) apart; the foot (the lower one) is the row's 0 mV line.
+    Levels are ink-weighted centroids, so the foot is sub-pixel. The top's thickness over its own
+    columns is the pen width: a bold label printed beside the top once tripled it on pale pens.
     """
     x0, x1 = max(0, x_range[0]), min(ink_bool.shape[1], x_range[1])
     y0, y1 = max(0, y_range[0]), min(ink_bool.shape[0], y_range[1])
@@ -228,6 +229,13 @@ def calibration_pulse(
             return None  # a wave's crest, not a pulse top
         found = top, float(hi - lo + 1), int(cols[0]), int(right)
     top, line_w_px, left, right = found
+    if right - left > 2:  # the top's own columns: a label beside it must not thicken it
+        inside = wts[:, left + 1 : right].sum(axis=1)
+        reach = max(1, round(line_w_px))
+        near = np.arange(max(0, top_i - reach), min(len(inside), top_i + reach + 1))
+        cover = box[:, left + 1 : right].mean(axis=1)
+        top, lo, hi = _top_level(inside, int(near[np.argmax(inside[near])]), px_per_mm, cover)
+        line_w_px = float(hi - lo + 1)
     x_left, x_right = x0 + left, x0 + right
     foot = _pulse_foot(ink_bool, weight, x_left, x_right, y0 + foot_i, line_w_px, px_per_mm)
     if foot is None:
@@ -240,15 +248,22 @@ def _pulse_width_ok(width_px: int, px_per_mm: float) -> bool:
     return PULSE_WIDTH_MM[0] * px_per_mm <= width_px <= PULSE_WIDTH_MM[1] * px_per_mm
 
 
-def _top_level(prof: np.ndarray, top_i: int, px_per_mm: float) -> tuple[float, int, int]:
-    """(ink-weighted centroid y, first row, last row) of the pulse top around row ``top_i``."""
+def _top_level(
+    prof: np.ndarray, top_i: int, px_per_mm: float, cover: np.ndarray | None = None
+) -> tuple[float, int, int]:
+    """(ink-weighted centroid y, first row, last row) of the pulse top around row ``top_i``.
+
+    The top's rows are those whose ink outweighs half of row ``top_i``'s, or, given ``cover``
+    (per row, the share of the top's own columns inked), those at least half inked.
+    """
     half = max(1, round(0.3 * px_per_mm))
     seg = prof[max(0, top_i - half) : top_i + half + 1]
     top = float(np.arange(max(0, top_i - half), max(0, top_i - half) + len(seg)) @ seg / seg.sum())
+    inked = prof > 0.5 * prof[top_i] if cover is None else cover >= 0.5
     lo = hi = top_i
-    while lo > 0 and prof[lo - 1] > 0.5 * prof[top_i]:
+    while lo > 0 and inked[lo - 1]:
         lo -= 1
-    while hi < len(prof) - 1 and prof[hi + 1] > 0.5 * prof[top_i]:
+    while hi < len(prof) - 1 and inked[hi + 1]:
         hi += 1
     return top, lo, hi
 
