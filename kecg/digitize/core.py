@@ -130,7 +130,6 @@ def digitize_array(
     lo, hi = int(rows_y[0] - spacing_px / 2), int(rows_y[-1] + spacing_px / 2)
     region = nonpaper[max(0, lo) : hi]
     # a mm grid has square cells: a periodic pattern along one axis only is not one; a photo's
-    # flattened page keeps part of its perspective as a different scale along x and y
     # flattened page keeps part of its perspective as a different scale along x and y. The y
     # pitch is sought near the x pitch: a window around the rough scale that wide would admit
     # the 4th harmonic of a grid of 5 mm lines only
