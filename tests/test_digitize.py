@@ -221,19 +221,24 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
 
 
 @pytest.mark.parametrize(
-    ("render_seed", "artifacts"), [(102, "clean"), (101, "clean"), (103, "scan")]
-)  # a red grid, no grid, a pink grid
-def test_20_mm_per_mv_for_a_low_voltage_ecg(render_seed: int, artifacts: str) -> None:
+    ("render_seed", "artifacts", "layout"),
+    [(102, "clean", "3x4+1"), (101, "clean", "3x4+1"), (103, "scan", "3x4+1"),
+     (200, "clean", "12x1"), (202, "scan", "12x1")],
+)  # fmt: skip
+def test_20_mm_per_mv_for_a_low_voltage_ecg(render_seed: int, artifacts: str, layout: str) -> None:
     """Double gain, as printed for low-voltage ECGs. The 20 mm pulse did not fit the box once
-    searched: label bars 5 mm above its foot passed for a pulse (0 dB), or no scale was found."""
+    searched: label bars 5 mm above its foot passed for a pulse (0 dB), or no scale was found.
+    On a 12×1 page the pulses stack into one bar down the page, which grid removal took for a
+    grid line: the page was read at 10 mm/mV (-8 dB) or refused."""
     ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
     low_mv = 0.4 * ecg.signal_mv
     image, meta = render_ecg(
-        low_mv, 500.0, rng=np.random.default_rng(render_seed), layout="3x4+1", dpi=150,
+        low_mv, 500.0, rng=np.random.default_rng(render_seed), layout=layout, dpi=150,
         gain_mm_mv=20.0, artifacts=artifacts,
     )  # fmt: skip
     result = digitize_array(rgb_of(image), "20 mm/mV")
-    assert result.qc["gain_mm_mv"] == 20.0 and result.qc["n_cal_pulses"] == 4
+    assert result.qc["layout"] == layout
+    assert result.qc["gain_mm_mv"] == 20.0 and result.qc["n_cal_pulses"] == len(meta["calibration"])
     snr = record_snr_db(Record(low_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
     assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB[artifacts], snr
 

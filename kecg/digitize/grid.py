@@ -126,8 +126,10 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     QRS can fill most of one tile column, but a grid line runs on into the next tile, so a
     column level counts only as far as a neighbouring tile (±2 px) shares it. A flat trace can
     fill a whole tile row, so no row may lose more than the darkest grid line (the 99th
-    percentile of column levels, robust to a border or a separator). Pixels darker than the
-    grid there are rescaled, so a trace crossing a grid line stays dark.
+    percentile of column levels, robust to a border or a separator), nor any column: a dark
+    vertical that is not a grid line, such as the bar of 20 mm calibration pulses stacked down
+    a 12×1 page, stays ink. Pixels darker than the grid there are rescaled, so a trace crossing
+    a grid line stays dark.
     """
     h, w = ink.shape
     x_edges = np.linspace(0, w, n_tiles + 1).astype(int)
@@ -146,6 +148,7 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     neighbours = np.maximum(np.vstack([near[1:2], near[:-1]]), np.vstack([near[1:], near[-2:-1]]))
     col_levels = np.minimum(col_levels, neighbours)
     cap = float(np.percentile(col_levels, 99))
+    col_levels = np.minimum(col_levels, cap)
     row_grid = np.repeat(np.minimum(row_levels, cap).astype(ink.dtype), np.diff(x_edges), axis=1)
     grid = np.maximum(row_grid, np.repeat(col_levels.astype(ink.dtype), np.diff(y_edges), axis=0))
     out = ink - grid

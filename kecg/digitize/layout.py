@@ -212,8 +212,9 @@ def calibration_pulse(
         reverse=True,
     )
     box = ink_bool[y0:y1, x0:x1]
-    for _, top_i, foot_i, _ in pairs:
-        found = _pulse_outline(box, prof, top_i, foot_i, px_per_mm)
+    max_gain = max(STANDARD_GAINS_MM_MV)
+    for _, top_i, foot_i, gain in pairs:
+        found = _pulse_outline(box, prof, top_i, foot_i, px_per_mm, stacked_ok=gain == max_gain)
         if found is not None:
             break
     else:  # faint edges: the strongest 10 mm pair, its top's first ink run as the outline
@@ -269,14 +270,21 @@ def _top_level(
 
 
 def _pulse_outline(
-    box: np.ndarray, prof: np.ndarray, top_i: int, foot_i: int, px_per_mm: float
+    box: np.ndarray,
+    prof: np.ndarray,
+    top_i: int,
+    foot_i: int,
+    px_per_mm: float,
+    stacked_ok: bool = False,
 ) -> tuple[float, float, int, int] | None:
     """(top y, pen width, left x, right x) in ``box`` if levels ``top_i``/``foot_i`` are a pulse.
 
     A pulse has two vertical edges: columns inked over 80 % of the height between the levels,
     down to the foot and no further (nor above the top), 1.5–10 mm apart, with the top level
     inked over at least 60 % of the way between them. Text and traces do not draw that, nor do
-    two levels inside a taller pulse.
+    two levels inside a taller pulse. With ``stacked_ok`` (the tallest standard pulse, 20 mm)
+    the edges may run on beyond both levels: at 20 mm/mV a 12×1 page's pulses reach the row
+    above and stack into one bar down the page.
     """
     top, lo, hi = _top_level(prof, top_i, px_per_mm)
     if foot_i - hi < 3:
@@ -296,7 +304,7 @@ def _pulse_outline(
     edges = np.flatnonzero(
         (inked(hi + 1, foot_i - 1) >= 0.8)
         & (inked(foot_i - 1 - k, foot_i - 1) >= 0.6)
-        & (beyond < 0.5)
+        & ((beyond < 0.5) | stacked_ok)
     )
     on_top = box[lo : hi + 1].any(axis=0)
     best = None
