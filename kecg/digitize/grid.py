@@ -27,13 +27,18 @@ def darkness_maps(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a coloured grid is bright in at least one). ``nonpaper``: how dark the darkest channel is
     (grid lines of any colour, traces and text). Uneven lighting is divided out first.
     """
-    channels = cv2.split(np.ascontiguousarray(rgb, dtype=np.uint8))
-    v = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
-    m = cv2.min(cv2.min(channels[0], channels[1]), channels[2])
+    v, m = channel_extremes(rgb)
     inv_paper = 1.0 / _paper_level(v)
     ink = 1.0 - v * inv_paper
     nonpaper = 1.0 - m * inv_paper
     return np.clip(ink, 0.0, 1.0, out=ink), np.clip(nonpaper, 0.0, 1.0, out=nonpaper)
+
+
+def channel_extremes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the brightest and the darkest of the three channels (uint8; fast on cv2)."""
+    channels = cv2.split(np.ascontiguousarray(rgb, dtype=np.uint8))
+    brightest = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+    return brightest, cv2.min(cv2.min(channels[0], channels[1]), channels[2])
 
 
 def _paper_level(v: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import map_coordinates
 
-from kecg.digitize.grid import parabolic_offset
+from kecg.digitize.grid import channel_extremes, parabolic_offset
 
 PAGE_MIN_AREA_FRAC = 0.2  # a sheet smaller than this share of the photo is not the page
 PAGE_MAX_BACKGROUND = 0.75  # background brightness / paper brightness, at most
@@ -36,7 +36,7 @@ def find_page_corners(rgb: np.ndarray) -> np.ndarray | None:
     so a sheet drawn over pixels 0…w-1 has its corners at -0.5 and w-0.5. None when the image
     shows no sheet on a darker background (a scan, a crop of the page).
     """
-    grey = np.ascontiguousarray(rgb.min(axis=2))  # a coloured background is dark here
+    grey = channel_extremes(rgb)[1]  # a coloured background is dark here
     coarse = _coarse_quad(grey)
     if coarse is None or not _on_background(grey, coarse):
         return None
