@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from test_page import sheet_corners
 
 from kecg.digitize import (
     digitize_array,
@@ -312,10 +313,7 @@ def test_photo_cropped_inside_the_sheet_is_refused(
         ecg.signal_mv, 500.0, rng=np.random.default_rng(render_seed), layout="3x4+1", dpi=dpi,
         gain_mm_mv=10.0, artifacts="photo",
     )  # fmt: skip
-    w, h = meta["page_size_px"]
-    corners = np.array([(0, 0, 1), (w, 0, 1), (w, h, 1), (0, h, 1)], float)
-    mapped = corners @ np.asarray(meta["page_to_image"]).T
-    (x0, y0), (x1, y1) = np.sort(mapped[:, :2] / mapped[:, 2:], axis=0)[[0, -1]]
+    (x0, y0), (x1, y1) = np.sort(sheet_corners(meta), axis=0)[[0, -1]]
     dx, dy = 0.04 * (x1 - x0), 0.04 * (y1 - y0)
     crop = rgb_of(image)[int(y0 + dy) : int(y1 - dy), int(x0 + dx) : int(x1 - dx)]
     with pytest.raises(DigitizeError, match=reason):

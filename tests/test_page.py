@@ -11,7 +11,7 @@ from kecg.synth import plan_cohort, synthesize_ecg
 from kecg.synth.render import render_ecg
 
 
-def _sheet_corners(meta: dict) -> np.ndarray:
+def sheet_corners(meta: dict) -> np.ndarray:
     """Where the rendered sheet's outer corners lie in the image (4×2, TL TR BR BL)."""
     w, h = meta["page_size_px"]
     outer = np.array(
@@ -41,7 +41,7 @@ def test_photo_corners_to_a_fraction_of_a_pixel(ecg_mv, seed: int) -> None:
     rgb, meta = _render(ecg_mv, "photo", seed)
     corners = find_page_corners(rgb)
     assert corners is not None
-    assert np.abs(corners - _sheet_corners(meta)).max() < 0.5
+    assert np.abs(corners - sheet_corners(meta)).max() < 0.5
 
 
 @pytest.mark.parametrize("artifacts", ["clean", "scan"])

@@ -108,9 +108,10 @@ def estimate_rotation_deg(nonpaper: np.ndarray, max_deg: float = 15.0) -> float:
 
 def parabolic_offset(left: ArrayLike, centre: ArrayLike, right: ArrayLike) -> np.ndarray:
     """Sub-sample position (−0.5..0.5) of a peak from three neighbouring values (elementwise)."""
-    denom = np.asarray(left, dtype=np.float64) - 2 * np.asarray(centre) + np.asarray(right)
+    left, centre, right = (np.asarray(v, dtype=np.float64) for v in (left, centre, right))
+    denom = left - 2 * centre + right
     peaked = denom < 0
-    offset = 0.5 * (np.asarray(left) - np.asarray(right)) / np.where(peaked, denom, -1.0)
+    offset = 0.5 * (left - right) / np.where(peaked, denom, -1.0)
     return np.where(peaked, np.clip(offset, -0.5, 0.5), 0.0)
 
 
