@@ -187,6 +187,24 @@ def test_pulse_pen_width_ignores_a_bold_label_beside_the_top() -> None:
     assert pulse.height_px == pytest.approx(40.0, abs=0.5)
 
 
+@pytest.mark.parametrize("top_y", [40, 41])
+def test_thick_pulse_top_is_read_at_its_centre(top_y: int) -> None:
+    """A 5 px pen at 10 px/mm: the top is a plateau of five equal rows. A window around its
+    first (or any) peak row read the top up to a pixel off, and every sample of the row with it
+    (clean 257 dpi pages read 0.01 mV high throughout)."""
+    ppm, pen = 10.0, 5
+    foot = top_y + 100
+    ink = np.zeros((200, 260), bool)
+    ink[foot - 2 : foot + 3, 30:100] = ink[foot - 2 : foot + 3, 160:230] = True  # lead-in, -out
+    ink[top_y - 2 : top_y + 3, 100:161] = True
+    ink[top_y - 2 : foot + 3, 98:103] = ink[top_y - 2 : foot + 3, 158:163] = True
+    ink[top_y + 3 : top_y + 7, 110:150:10] = True  # a grid line's stubs under the top
+    pulse = calibration_pulse(ink, ink.astype(float), (0, 260), (0, 200), ppm)
+    assert pulse is not None and pulse.line_w_px == pen
+    assert pulse.foot_y_px - pulse.height_px == pytest.approx(top_y, abs=0.1)
+    assert pulse.foot_y_px == pytest.approx(foot, abs=0.1)
+
+
 def test_snr_against_truth(rendered, digitized) -> None:
     for (artifacts, signal_mv, _, meta), result in zip(rendered, digitized, strict=True):
         true = Record(signal_mv, 500.0, LEADS)
@@ -224,13 +242,15 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
 @pytest.mark.parametrize(
     ("render_seed", "artifacts", "layout"),
     [(102, "clean", "3x4+1"), (101, "clean", "3x4+1"), (103, "scan", "3x4+1"),
-     (200, "clean", "12x1"), (202, "scan", "12x1")],
+     (200, "clean", "12x1"), (202, "scan", "12x1"), (201, "scan", "12x1")],
 )  # fmt: skip
 def test_20_mm_per_mv_for_a_low_voltage_ecg(render_seed: int, artifacts: str, layout: str) -> None:
     """Double gain, as printed for low-voltage ECGs. The 20 mm pulse did not fit the box once
     searched: label bars 5 mm above its foot passed for a pulse (0 dB), or no scale was found.
     On a 12×1 page the pulses stack into one bar down the page, which grid removal took for a
-    grid line: the page was read at 10 mm/mV (-8 dB) or refused."""
+    grid line: the page was read at 10 mm/mV (-8 dB) or refused. Without a grid (render seed
+    201), beats 20 mm apart down twelve rows made a periodic pattern that passed for a grid
+    within 0.6 % of the true pitch: every lead was read 30 ms late (0.3 dB), with no warning."""
     ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
     low_mv = 0.4 * ecg.signal_mv
     image, meta = render_ecg(
@@ -239,6 +259,8 @@ def test_20_mm_per_mv_for_a_low_voltage_ecg(render_seed: int, artifacts: str, la
     )  # fmt: skip
     result = digitize_array(rgb_of(image), "20 mm/mV")
     assert result.qc["layout"] == layout
+    assert result.qc["grid_found"] == (meta["grid"]["color"] != "none")
+    assert result.qc["px_per_mm"] == pytest.approx(meta["px_per_mm"], rel=0.01)
     assert result.qc["gain_mm_mv"] == 20.0 and result.qc["n_cal_pulses"] == len(meta["calibration"])
     snr = record_snr_db(Record(low_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
     assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB[artifacts], snr

@@ -162,15 +162,20 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def estimate_pitch_px(profile: np.ndarray, rough_px: float, tolerance: float = 0.12) -> float:
-    """Grid pitch in px (period of ``profile``) within ``rough_px``·(1 ± tolerance), or NaN.
+def estimate_pitch_px(
+    profile: np.ndarray, rough_px: float, tolerance: float = 0.12
+) -> tuple[float, float]:
+    """(grid pitch in px, its peak contrast): the period of ``profile`` within
+    ``rough_px``·(1 ± tolerance), NaN when there is none.
 
     The profile is high-passed and zero-padded; the spectral peak in the window is refined by a
-    parabolic fit and accepted only if it stands well above the spectrum around it (a grid).
+    parabolic fit. Its contrast is the peak over the median spectrum around it; below 4 the
+    pitch is NaN. A printed mm grid stands out far more (over 27 along both axes on 99 % of 545
+    cohort pages); traces and text on a page without a grid can reach 4 to 14 along one.
     """
     p = np.asarray(profile, dtype=np.float64)
     if len(p) < 8 * rough_px:
-        return float("nan")
+        return float("nan"), 0.0
     k = max(3, round(rough_px * 2) | 1)
     p = p - np.convolve(p, np.ones(k) / k, mode="same")
     p = p * np.hanning(len(p))
@@ -180,13 +185,14 @@ def estimate_pitch_px(profile: np.ndarray, rough_px: float, tolerance: float = 0
     lo, hi = 1.0 / (rough_px * (1 + tolerance)), 1.0 / (rough_px * (1 - tolerance))
     window = np.flatnonzero((freqs >= lo) & (freqs <= min(hi, 0.5)))
     if len(window) < 3:
-        return float("nan")
+        return float("nan"), 0.0
     i = int(window[np.argmax(spec[window])])
     around = spec[(freqs >= 0.5 * lo) & (freqs <= min(2.0 * hi, 0.5))]
-    if spec[i] < 4.0 * np.median(around) or i in (window[0], window[-1]):
-        return float("nan")
+    contrast = float(spec[i] / max(float(np.median(around)), 1e-300))
+    if contrast < 4.0 or i in (window[0], window[-1]):
+        return float("nan"), contrast
     f_peak = freqs[i] + (freqs[1] - freqs[0]) * parabolic_offset(spec[i - 1], spec[i], spec[i + 1])
-    return 1.0 / f_peak
+    return float(1.0 / f_peak), contrast
 
 
 def grid_warp(region: np.ndarray, pitch_x_px: float, pitch_y_px: float) -> float:
@@ -203,7 +209,7 @@ def grid_warp(region: np.ndarray, pitch_x_px: float, pitch_y_px: float) -> float
         (region[:, : w // 2].mean(axis=1), region[:, w // 2 :].mean(axis=1), pitch_y_px),
     )
     return max(
-        abs(estimate_pitch_px(a, pitch, 0.08) / estimate_pitch_px(b, pitch, 0.08) - 1.0)
+        abs(estimate_pitch_px(a, pitch, 0.08)[0] / estimate_pitch_px(b, pitch, 0.08)[0] - 1.0)
         for a, b, pitch in halves
     )
 

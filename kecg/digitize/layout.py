@@ -222,7 +222,7 @@ def calibration_pulse(
         if not tens:
             return None
         top_i, foot_i = tens[0]
-        top, lo, hi = _top_level(prof, top_i, px_per_mm)
+        top, lo, hi = _top_level(prof, top_i)
         cols = np.flatnonzero(box[lo : hi + 1].any(axis=0))
         breaks = np.flatnonzero(np.diff(cols) > 1)  # the top ends where a label may follow
         right = cols[breaks[0]] if len(breaks) else cols[-1]
@@ -235,7 +235,7 @@ def calibration_pulse(
         reach = max(1, round(line_w_px))
         near = np.arange(max(0, top_i - reach), min(len(inside), top_i + reach + 1))
         cover = box[:, left + 1 : right].mean(axis=1)
-        top, lo, hi = _top_level(inside, int(near[np.argmax(inside[near])]), px_per_mm, cover)
+        top, lo, hi = _top_level(inside, int(near[np.argmax(inside[near])]), cover)
         line_w_px = float(hi - lo + 1)
     x_left, x_right = x0 + left, x0 + right
     foot = _pulse_foot(ink_bool, weight, x_left, x_right, y0 + foot_i, line_w_px, px_per_mm)
@@ -250,22 +250,22 @@ def _pulse_width_ok(width_px: int, px_per_mm: float) -> bool:
 
 
 def _top_level(
-    prof: np.ndarray, top_i: int, px_per_mm: float, cover: np.ndarray | None = None
+    prof: np.ndarray, top_i: int, cover: np.ndarray | None = None
 ) -> tuple[float, int, int]:
     """(ink-weighted centroid y, first row, last row) of the pulse top around row ``top_i``.
 
     The top's rows are those whose ink outweighs half of row ``top_i``'s, or, given ``cover``
-    (per row, the share of the top's own columns inked), those at least half inked.
+    (per row, the share of the top's own columns inked), those at least half inked. The centroid
+    is taken over those rows only: a thick pen's top is a plateau whose peak row is arbitrary,
+    and a window centred there put the top (and so the row's 0 mV line) up to a pixel off.
     """
-    half = max(1, round(0.3 * px_per_mm))
-    seg = prof[max(0, top_i - half) : top_i + half + 1]
-    top = float(np.arange(max(0, top_i - half), max(0, top_i - half) + len(seg)) @ seg / seg.sum())
     inked = prof > 0.5 * prof[top_i] if cover is None else cover >= 0.5
     lo = hi = top_i
     while lo > 0 and inked[lo - 1]:
         lo -= 1
     while hi < len(prof) - 1 and inked[hi + 1]:
         hi += 1
+    top = float(np.arange(lo, hi + 1) @ prof[lo : hi + 1] / prof[lo : hi + 1].sum())
     return top, lo, hi
 
 
@@ -286,7 +286,7 @@ def _pulse_outline(
     the edges may run on beyond both levels: at 20 mm/mV a 12×1 page's pulses reach the row
     above and stack into one bar down the page.
     """
-    top, lo, hi = _top_level(prof, top_i, px_per_mm)
+    top, lo, hi = _top_level(prof, top_i)
     if foot_i - hi < 3:
         return None
     pen, k = hi - lo + 1, max(2, (foot_i - hi) // 5)
