@@ -50,15 +50,16 @@ from kecg.io import LEADS, Record
 FS_HZ = 500.0
 PRINTED_SPAN_S = DURATION_S - 1.0 / FS_HZ  # first to last sample of a 10 s strip
 STRIP_MATCH_MAX_ERROR = 0.5
-GRID_MAX_ANISOTROPY = 0.02
+GRID_MAX_ANISOTROPY = 0.08  # a copy stretched along one axis (a fax: 204 × 196 dpi, 4 %)
 FLAT_MAX_ANISOTROPY = 0.12  # on a flattened photo: what its perspective leaves of the aspect
 GRID_MAX_WARP = 0.005  # grid pitch change across the page (flat pages read ≤ 0.003)
-# 102 cohort scans and photos read ≤ 0.81, misread pages 0.5–1.3 (unrelated leads read 1)
-LIMB_MAX_IDENTITY_RESIDUAL = 0.9
+# 1,565 cohort images read ≤ 0.71; misread pages 0.5–1.3 (unrelated leads read 1)
+LIMB_MAX_IDENTITY_RESIDUAL = 0.8
 # a grid's pitch peak over the spectrum around it, geometric mean of x and y: 545 cohort pages
 # with a grid (clean, scan, photo) read 12.9 or more (1 % under 27); traces and text on pages
 # without one at most 8.1
 GRID_MIN_CONTRAST = 10.0
+GRID_PRINTED_CONTRAST = 30.0  # along either axis: a grid is printed (grid-less pages: 22 at most)
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
@@ -148,6 +149,7 @@ def digitize_array(
         abs(ppm_y / ppm_x - 1.0) <= max_anisotropy
         and np.sqrt(contrast_x * contrast_y) >= GRID_MIN_CONTRAST
     )
+    printed = bool(np.isfinite(ppm_x) and max(contrast_x, contrast_y) >= GRID_PRINTED_CONTRAST)
     masks = (ink_bool, ink > 0.5 * threshold)  # a thin pulse can be paler than a thick trace
     pulses = [_find_pulse(masks, ink, ext, y, spacing_px, ppm_x if has_grid else rough_ppm)
               for ext, y in zip(extents, rows_y, strict=True)]  # fmt: skip
@@ -157,8 +159,9 @@ def digitize_array(
     if has_grid and abs(pulse_px / (gain_mm_mv * ppm_y) - 1.0) > PULSE_GRID_MAX_MISMATCH:
         has_grid = False  # a periodic pattern that is not the mm grid (the pulses disagree)
     # a grid seen in perspective changes pitch across the page: one time axis for all rows
-    # would misplace samples by tens of ms
-    warp = grid_warp(region, ppm_x, ppm_y) if has_grid else np.nan
+    # would misplace samples by tens of ms. A plain grid not taken (its y pitch smeared: part
+    # of a sheet photographed at an angle) is checked at its x pitch.
+    warp = grid_warp(region, ppm_x, ppm_y if has_grid else ppm_x) if has_grid or printed else np.nan
     if warp > GRID_MAX_WARP:
         raise DigitizeError(
             f"page not flat: the grid pitch changes {100 * warp:.1f} % across it (perspective "
@@ -200,6 +203,8 @@ def digitize_array(
     n_pulses = len(found)
 
     signal = _assemble(panels, x_origin, ppm_t, px_per_mv)
+    if not np.isfinite(signal).any():
+        raise DigitizeError(f"no trace followed in any panel (pen {pen_w_px:.0f} px wide)")
     if lowpass_hz is not None:
         signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
