@@ -55,9 +55,9 @@ FLAT_MAX_ANISOTROPY = 0.12  # on a flattened photo: what its perspective leaves 
 GRID_MAX_WARP = 0.005  # grid pitch change across the page (flat pages read ≤ 0.003)
 # 1,565 cohort images read ≤ 0.71; misread pages 0.5–1.3 (unrelated leads read 1)
 LIMB_MAX_IDENTITY_RESIDUAL = 0.8
-# a grid's pitch peak over the spectrum around it, geometric mean of x and y: 545 cohort pages
-# with a grid (clean, scan, photo) read 12.9 or more (1 % under 27); traces and text on pages
-# without one at most 8.1
+# a grid's pitch peak over the spectrum around it, geometric mean of x and y: 99 % of 581
+# cohort pages with a grid (clean, scan, photo) read 28 or more (the lowest, 6.4 and 13, two
+# misread photos); 31 pages without one at most 11.3, and that page's pulses rule it out
 GRID_MIN_CONTRAST = 10.0
 GRID_PRINTED_CONTRAST = 30.0  # along either axis: a grid is printed (grid-less pages: 22 at most)
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
@@ -149,7 +149,6 @@ def digitize_array(
         abs(ppm_y / ppm_x - 1.0) <= max_anisotropy
         and np.sqrt(contrast_x * contrast_y) >= GRID_MIN_CONTRAST
     )
-    printed = bool(np.isfinite(ppm_x) and max(contrast_x, contrast_y) >= GRID_PRINTED_CONTRAST)
     masks = (ink_bool, ink > 0.5 * threshold)  # a thin pulse can be paler than a thick trace
     pulses = [_find_pulse(masks, ink, ext, y, spacing_px, ppm_x if has_grid else rough_ppm)
               for ext, y in zip(extents, rows_y, strict=True)]  # fmt: skip
@@ -161,6 +160,7 @@ def digitize_array(
     # a grid seen in perspective changes pitch across the page: one time axis for all rows
     # would misplace samples by tens of ms. A plain grid not taken (its y pitch smeared: part
     # of a sheet photographed at an angle) is checked at its x pitch.
+    printed = bool(np.isfinite(ppm_x) and max(contrast_x, contrast_y) >= GRID_PRINTED_CONTRAST)
     warp = grid_warp(region, ppm_x, ppm_y if has_grid else ppm_x) if has_grid or printed else np.nan
     if warp > GRID_MAX_WARP:
         raise DigitizeError(
