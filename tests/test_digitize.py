@@ -148,6 +148,37 @@ def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:
     assert out[215:320, 404:409].min() > 0.9
 
 
+def test_remove_grid_keeps_a_pale_trace_drawn_over_a_grid_line_nearly_as_dark() -> None:
+    """A navy pen (darkness 0.56) drawn over grey lines (0.43): the plain rescaling leaves the
+    crossings at 0.23, under half the trace's darkness, so the trace falls apart; told the
+    trace's darkness, the crossings stay whole, an edge pixel keeps its share of pen and bare
+    grid still goes."""
+    h, w, pitch = 400, 400, 8
+    ink = np.zeros((h, w), np.float32)
+    ink[::pitch] = ink[:, ::pitch] = 0.43
+    ink[198:203, 20:380] = 0.56  # a flat trace over the grid line y = 200
+    ink[197, 20:380] = 0.6 * 0.56 + 0.4 * ink[197, 20:380]  # its upper edge, 60 % covered
+    plain = remove_grid(ink)
+    assert plain[200, 20:380].max() < 0.5 * 0.56
+    out = remove_grid(ink, trace_darkness=0.56)
+    assert out[198:203, 20:380].min() == pytest.approx(0.56, abs=0.01)
+    assert out[197, 24:380:8].min() == pytest.approx(0.6 * 0.56, abs=0.01)  # on the lines
+    assert out[100:190].max() < 0.05
+
+
+def test_navy_trace_on_a_grey_grid_is_read_not_refused() -> None:
+    """A clean 200 dpi page, navy pen on a grey grid nearly as dark (render seed 102): every
+    grid line used to cut the trace, the path jumped up the lines and the page was refused
+    ("limb leads disagree", residual 1.17)."""
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
+    image, meta = render_ecg(ecg.signal_mv, 500.0, rng=np.random.default_rng(102), dpi=200)
+    assert meta["grid"]["color"] == "grey" and meta["layout"] == "3x4+1"
+    result = digitize_array(rgb_of(image), "navy")
+    assert result.qc["limb_identity_residual"] < 0.4
+    snr = record_snr_db(Record(ecg.signal_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) > 12.0, snr  # 13.2 dB measured
+
+
 @pytest.mark.parametrize("gain", [10.0, 5.0])
 def test_calibration_pulse_height_beside_a_heavier_label(gain: float) -> None:
     """A 1 mV pulse at ``gain`` mm/mV next to a bold label bar at the other gain's height above

@@ -25,6 +25,7 @@ from kecg.digitize.grid import (
     darkness_maps,
     estimate_pitch_px,
     estimate_rotation_deg,
+    grid_darkness,
     grid_phase_px,
     grid_warp,
     remove_grid,
@@ -63,6 +64,9 @@ GRID_PRINTED_CONTRAST = 30.0  # along either axis: a grid is printed (grid-less 
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
+# grid lines this dark relative to the trace (a grey grid under a navy pen) cut holes into it:
+# the grid is then taken out a second time knowing the trace's darkness (see remove_grid)
+GRID_NEAR_TRACE = 0.6
 LOWPASS_HZ = 40.0  # the display filter printed on most ECG reports
 
 
@@ -121,9 +125,16 @@ def digitize_array(
     if float(nonpaper.max()) < 0.2:
         raise DigitizeError("blank image (no ink)")
     rotation_deg = estimate_rotation_deg(nonpaper)
-    ink = remove_grid(rotate(ink, rotation_deg))
+    ink = rotate(ink, rotation_deg)
+    grid = grid_darkness(ink)
+    ink_bool, rows_y, threshold = _binarize(remove_grid(ink, grid))
+    trace_darkness = 2.0 * threshold
+    if len(rows_y) >= 3 and float(grid.max()) >= GRID_NEAR_TRACE * trace_darkness:
+        ink = remove_grid(ink, grid, trace_darkness=trace_darkness)  # see remove_grid
+        ink_bool, rows_y, threshold = _binarize(ink)
+    else:
+        ink = remove_grid(ink, grid)
     nonpaper = rotate(nonpaper, rotation_deg)
-    ink_bool, rows_y, threshold = _binarize(ink)
     portrait = ink_bool.shape[0] > 1.1 * ink_bool.shape[1]
     if (len(rows_y) < 3 or portrait) and len(find_rows(ink_bool.T, min_cover_frac=0.5)) >= 3:
         raise DigitizeError("page is rotated by 90° (trace rows run vertically)")

@@ -124,8 +124,9 @@ def rotate(image: np.ndarray, angle_deg: float, border: float = 0.0) -> np.ndarr
     return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
 
 
-def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
-    """Subtract from ``ink`` what stays dark along most of each row and column (grid lines).
+def grid_darkness(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
+    """The grid's darkness at every pixel of ``ink``: what stays dark along most of each row
+    and column (grid lines).
 
     Works per tile (``n_tiles`` strips each way) so a slight residual tilt does not smear a line,
     and uses the 20th percentile so a sloping trace (sparse along a row) is kept. A tall narrow
@@ -134,8 +135,7 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     fill a whole tile row, so no row may lose more than the darkest grid line (the 99th
     percentile of column levels, robust to a border or a separator), nor any column: a dark
     vertical that is not a grid line, such as the bar of 20 mm calibration pulses stacked down
-    a 12×1 page, stays ink. Pixels darker than the grid there are rescaled, so a trace crossing
-    a grid line stays dark.
+    a 12×1 page, stays ink.
     """
     h, w = ink.shape
     x_edges = np.linspace(0, w, n_tiles + 1).astype(int)
@@ -156,9 +156,29 @@ def remove_grid(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     cap = float(np.percentile(col_levels, 99))
     col_levels = np.minimum(col_levels, cap)
     row_grid = np.repeat(np.minimum(row_levels, cap).astype(ink.dtype), np.diff(x_edges), axis=1)
-    grid = np.maximum(row_grid, np.repeat(col_levels.astype(ink.dtype), np.diff(y_edges), axis=0))
-    out = ink - grid
-    out /= np.maximum(1.0 - grid, 0.05, out=grid)
+    return np.maximum(row_grid, np.repeat(col_levels.astype(ink.dtype), np.diff(y_edges), axis=0))
+
+
+def remove_grid(
+    ink: np.ndarray, grid: np.ndarray | None = None, trace_darkness: float = 1.0
+) -> np.ndarray:
+    """``ink`` less the grid (``grid``: :func:`grid_darkness` of ``ink`` unless given).
+
+    Pixels darker than the grid are rescaled, so a trace crossing a grid line stays dark. A
+    trace is drawn over the grid: a pixel covered by a fraction α of a pen of darkness
+    ``trace_darkness`` reads α·T + (1 − α)·grid, so a pixel at least half covered keeps α·T.
+    With T = 1 (black) that is the plain rescaling; with the trace's own, paler T it keeps a
+    navy trace whole where it crosses a grey line of nearly its darkness, which the plain
+    rescaling cuts to pieces.
+    """
+    if grid is None:
+        grid = grid_darkness(ink)
+    above = ink - grid
+    out = above / np.maximum(1.0 - grid, 0.05)
+    if trace_darkness < 1.0:
+        covered = above / np.maximum(trace_darkness - grid, 0.05)  # α
+        drawn = np.minimum(covered * trace_darkness, ink)
+        np.copyto(out, np.maximum(out, drawn), where=covered >= 0.5)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
