@@ -127,13 +127,13 @@ def digitize_array(
     rotation_deg = estimate_rotation_deg(nonpaper)
     ink = rotate(ink, rotation_deg)
     grid = grid_darkness(ink)
-    ink_bool, rows_y, threshold = _binarize(remove_grid(ink, grid))
+    flat = remove_grid(ink, grid)
+    ink_bool, rows_y, threshold = _binarize(flat)
     trace_darkness = 2.0 * threshold
     if len(rows_y) >= 3 and float(grid.max()) >= GRID_NEAR_TRACE * trace_darkness:
-        ink = remove_grid(ink, grid, trace_darkness=trace_darkness)  # see remove_grid
-        ink_bool, rows_y, threshold = _binarize(ink)
-    else:
-        ink = remove_grid(ink, grid)
+        flat = remove_grid(ink, grid, trace_darkness=trace_darkness)
+        ink_bool, rows_y, threshold = _binarize(flat)
+    ink = flat
     nonpaper = rotate(nonpaper, rotation_deg)
     portrait = ink_bool.shape[0] > 1.1 * ink_bool.shape[1]
     if (len(rows_y) < 3 or portrait) and len(find_rows(ink_bool.T, min_cover_frac=0.5)) >= 3:

@@ -176,9 +176,8 @@ def remove_grid(
     above = ink - grid
     out = above / np.maximum(1.0 - grid, 0.05)
     if trace_darkness < 1.0:
-        covered = above / np.maximum(trace_darkness - grid, 0.05)  # α
-        drawn = np.minimum(covered * trace_darkness, ink)
-        np.copyto(out, np.maximum(out, drawn), where=covered >= 0.5)
+        covered = above / np.maximum(trace_darkness - grid, 0.05)  # α; α·T ≥ ``out`` for T < 1
+        np.copyto(out, np.minimum(covered * trace_darkness, ink), where=covered >= 0.5)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
