@@ -12,6 +12,7 @@ from kecg.io import LEADS, read_record
 from kecg.params import load_params
 from kecg.synth import CohortSpec, plan_cohort, spec_from_params, synthesize_ecg, write_cohort
 from kecg.synth.cohort import FS_HZ, K_BIN_EDGES
+from kecg.synth.noise import DEVICE_FILTERS_HZ, device_filter
 from kecg.synth.oracle import beat_features
 
 SEED = 20261122
@@ -139,3 +140,33 @@ def test_params_cohort_section_is_the_default_spec() -> None:
     assert spec_from_params(params["synth"]["cohort"]) == CohortSpec()
     with pytest.raises(ValueError, match="unknown keys"):
         spec_from_params({"k_weight": [1.0]})
+
+
+def test_recorded_signal_went_through_the_filters_its_footer_names() -> None:
+    """The cart's band-pass and notch: what the printout says is what the trace shows."""
+    t_s = np.arange(5000) / FS_HZ
+    for high_pass_hz, low_pass_hz in DEVICE_FILTERS_HZ:
+        for mains_hz in (50.0, 60.0):
+            tones = np.sin(
+                2 * np.pi * np.array([10.0, mains_hz, 2 * low_pass_hz])[None] * t_s[:, None]
+            )
+            out = device_filter(tones, FS_HZ, highpass_hz=high_pass_hz, lowpass_hz=low_pass_hz,
+                                notch_hz=mains_hz)[1000:-1000]  # fmt: skip
+            gain = np.sqrt(np.mean(out**2, axis=0) / np.mean(tones[1000:-1000] ** 2, axis=0))
+            assert gain[0] > 0.95 and gain[1] < 0.05
+            assert gain[2] < 0.1 or 2 * low_pass_hz >= 0.45 * FS_HZ
+    plan = plan_cohort(12, SEED)
+    assert set(zip(plan["highpass_hz"], plan["lowpass_hz"], strict=True)) <= set(DEVICE_FILTERS_HZ)
+    for index, row in enumerate(plan.head(8).to_dict("records")):
+        ecg = synthesize_ecg(row, SEED, index)
+        # zero phase: every complex stays where the clean signal has it
+        j = LEADS.index("V3")
+        lag = np.argmax(np.correlate(ecg.clean_mv[:, j], ecg.signal_mv[:, j], "full")) - 4999
+        assert lag == 0
+        i, ii = lead(ecg.signal_mv, "I"), lead(ecg.signal_mv, "II")
+        assert np.allclose(lead(ecg.signal_mv, "III"), ii - i, atol=1e-9)
+    # a steady beat train stays level: no high-pass transient from the record's ends (the odd
+    # reflection's jump in level started one, and every trace of a page sloped by 0.4 mV)
+    beats = np.exp(-0.5 * ((t_s % 1.0 - 0.5) / 0.02) ** 2)[:, None]
+    level = device_filter(beats, FS_HZ, highpass_hz=0.05, lowpass_hz=40.0, notch_hz=50.0)
+    assert np.ptp(level.reshape(10, 500).mean(axis=1)) < 0.01  # 0.03 with the odd reflection

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from kecg.io import LEADS, Record, write_record
 from kecg.params import n_jobs
-from kecg.synth.noise import recording_noise
+from kecg.synth.noise import DEVICE_FILTERS_HZ, device_filter, recording_noise
 from kecg.synth.physiology import BeatTemplate, pvc_template, sample_patients, sinus_template
 from kecg.synth.vcg import gaussian_waves, independent_to_standard12, vcg_to_independent
 
@@ -119,12 +119,17 @@ def plan_cohort(n_patients: int, seed: int, spec: CohortSpec | None = None) -> p
     ecgs["mains_hz"] = np.where(rng.random(n) < 0.5, 50.0, 60.0)
     ecgs["mains_mv"] = noise["mains_mv"] * rng.uniform(0.0, 1.0, n)
     ecgs["pvc_axis_seed"] = rng.integers(0, 2**31, n)
+    band = np.asarray(DEVICE_FILTERS_HZ)[rng.integers(len(DEVICE_FILTERS_HZ), size=n)]
+    ecgs["highpass_hz"], ecgs["lowpass_hz"] = band[:, 0], band[:, 1]
     return ecgs.round(4)
 
 
 @dataclass
 class SyntheticECG:
-    """One synthesized ECG: the clean and the recorded signal (``(n, 12)`` mV) and its beats."""
+    """One synthesized ECG: the clean and the recorded signal (``(n, 12)`` mV) and its beats.
+
+    The recorded signal is what the cart stores and prints: clean + noise, through its filters.
+    """
 
     ecg_id: str
     clean_mv: np.ndarray
@@ -196,10 +201,14 @@ def synthesize_ecg(row: dict, seed: int, index: int) -> SyntheticECG:
         wander_mv=row["wander_mv"], resp_hz=row["resp_hz"], emg_mv=row["emg_mv"],
         mains_hz=row["mains_hz"], mains_mv=row["mains_mv"],
     )  # fmt: skip
+    recorded8 = device_filter(
+        clean8 + noise8, FS_HZ,
+        highpass_hz=row["highpass_hz"], lowpass_hz=row["lowpass_hz"], notch_hz=row["mains_hz"],
+    )  # fmt: skip
     return SyntheticECG(
         ecg_id=row["ecg_id"],
         clean_mv=independent_to_standard12(clean8),
-        signal_mv=independent_to_standard12(clean8 + noise8),
+        signal_mv=independent_to_standard12(recorded8),
         fiducials=_fiducial_table(row["ecg_id"], beats, n),
     )
 
@@ -236,6 +245,8 @@ def _write_one(task: tuple) -> tuple[pd.DataFrame, int]:
             gain_mm_mv=gain_mm_mv,
             artifacts=artifacts,
             pulse_at_end=pulse_at_end,
+            filter_hz=(row["highpass_hz"], row["lowpass_hz"]),
+            mains_hz=row["mains_hz"],
         )
         path = save_image(out / "images" / ecg.ecg_id, image, artifacts)
         meta = {"ecg_id": ecg.ecg_id, "image": f"images/{path.name}", **sidecar}
@@ -247,7 +258,7 @@ LABEL_COLUMNS: tuple[str, ...] = (
     "ecg_id", "patient_id", "potassium_mmol_l", "k_true_mmol_l", "draw_delay_h", "age_y", "sex",
     "hr_bpm", "axis_deg", "qrs_scale", "t_scale", "p_scale", "k_sensitivity", "pr_ms", "qrs_ms",
     "qtc_ms", "conduction", "lvh", "lvh_strain", "early_repol", "pvc_rate", "n_pvc",
-    "wander_mv", "emg_mv", "mains_hz", "mains_mv",
+    "wander_mv", "emg_mv", "mains_hz", "mains_mv", "highpass_hz", "lowpass_hz",
 )  # fmt: skip
 
 

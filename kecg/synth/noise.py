@@ -1,15 +1,21 @@
-"""Recording noise: baseline wander, muscle (EMG) noise and mains interference.
+"""Recording noise (baseline wander, muscle (EMG) noise, mains interference) and the recorder's
+filters.
 
-Noise is drawn for the eight independent leads (I, II, V1–V6) before the limb leads are derived,
-so the lead identities still hold exactly for the noisy signal.
+Noise is drawn and filtered for the eight independent leads (I, II, V1–V6) before the limb leads
+are derived, so the lead identities still hold exactly for the recorded signal.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfilt
+from scipy.signal import butter, iirnotch, sosfilt, sosfiltfilt, tf2sos
 
 _EMG_BAND_HZ = (20.0, 150.0)
+_NOTCH_Q = 30.0
+# The recorder's band-pass (high-pass, low-pass Hz): what the printout's footer names.
+DEVICE_FILTERS_HZ: tuple[tuple[float, float], ...] = (
+    (0.05, 150.0), (0.05, 100.0), (0.5, 40.0), (0.15, 40.0), (0.05, 40.0),
+)  # fmt: skip
 
 
 def recording_noise(
@@ -50,3 +56,22 @@ def recording_noise(
     mains = np.sin(2 * np.pi * mains_hz * t_s[:, None] + rng.uniform(0.0, 2 * np.pi, n_leads))
     mains *= mains_mv * rng.uniform(0.2, 1.0, n_leads)
     return wander + emg + mains
+
+
+def device_filter(
+    signal_mv: np.ndarray, fs_hz: float, *, highpass_hz: float, lowpass_hz: float, notch_hz: float
+) -> np.ndarray:
+    """The recorder's filters applied to ``signal_mv`` ``(n_samples, n_leads)``: what it stores
+    and prints.
+
+    A zero-phase (forward-backward) 2nd-order Butterworth band-pass ``highpass_hz``–
+    ``lowpass_hz`` and a mains notch at ``notch_hz`` (Q 30), as the footer of a printout states
+    them ("0.5-40 Hz   50 Hz"); zero phase, as modern carts filter, keeps the ST segment level.
+    The record is padded by its mirror image (mean-preserving, unlike the odd reflection whose
+    jump in level would start a slow high-pass transient that tilts every trace).
+    """
+    high_hz = min(lowpass_hz, 0.45 * fs_hz)
+    band = butter(2, [highpass_hz, high_hz], btype="bandpass", fs=fs_hz, output="sos")
+    notch = tf2sos(*iirnotch(notch_hz, _NOTCH_Q, fs=fs_hz))
+    sos = np.concatenate([band, notch])
+    return sosfiltfilt(sos, signal_mv, axis=0, padtype="even", padlen=signal_mv.shape[0] - 1)

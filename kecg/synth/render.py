@@ -24,6 +24,7 @@ from scipy.signal import find_peaks
 
 from kecg.io.records import LEADS
 from kecg.synth.artifacts import ARTIFACTS, JPEG_QUALITY, apply_artifacts
+from kecg.synth.noise import DEVICE_FILTERS_HZ
 
 PAPER_SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
@@ -87,7 +88,6 @@ _DEVICES = (
     "Vireo 1200",
     "Altair Cardio S",
 )
-_FILTERS = ("0.05-150 Hz", "0.05-100 Hz", "0.5-40 Hz", "0.15-40 Hz", "0.05-40 Hz")
 
 
 def render_ecg(
@@ -100,6 +100,8 @@ def render_ecg(
     gain_mm_mv: float | None = None,
     artifacts: str = "clean",
     pulse_at_end: bool = False,
+    filter_hz: tuple[float, float] | None = None,
+    mains_hz: float | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Print a 10 s 12-lead ECG (``signal_mv`` (n_samples, 12), ``LEADS`` order) as an image.
 
@@ -107,8 +109,10 @@ def render_ecg(
     its sidecar dict per docs/data-formats.md, without ``ecg_id`` and ``image``. ``layout``,
     ``dpi`` and ``gain_mm_mv`` (10 or 5) are drawn from ``rng`` when None. ``pulse_at_end`` prints
     the calibration pulses after the traces, as some carts do, instead of before them (our
-    cohort never does: it checks the digitizer on a convention it was not tuned to). NaN
-    samples (leads not recorded) are left blank.
+    cohort never does: it checks the digitizer on a convention it was not tuned to). The footer
+    names the recorder's band-pass ``filter_hz`` (high-pass, low-pass) and mains notch
+    ``mains_hz``, those the signal went through (drawn from ``rng`` when None: the footer then
+    only looks like one). NaN samples (leads not recorded) are left blank.
     """
     signal_mv = np.asarray(signal_mv, dtype=np.float64)
     if not fs_hz > 0:
@@ -147,7 +151,9 @@ def render_ecg(
     page = np.full((page_h_px, page_w_px, 3), style["paper_level"], np.uint8)
     if style["grid_colors"] is not None:
         _draw_grid(page, geometry["grid_rect_px"], geometry["grid_origin_px"], px_per_mm, style)
-    _draw_header(page, rng, signal_mv, fs_hz, geometry, style, px_per_mm)
+    filter_hz, mains_hz = _draw_header(
+        page, rng, signal_mv, fs_hz, geometry, style, px_per_mm, filter_hz, mains_hz
+    )
     for cal in geometry["calibration"]:
         _draw_calibration(page, cal, px_per_mm, style)
     for panel in geometry["panels"]:
@@ -179,6 +185,8 @@ def render_ecg(
         },
         "panels": geometry["panels"],
         "calibration": geometry["calibration"],
+        "filter_hz": [float(filter_hz[0]), float(filter_hz[1])],
+        "mains_hz": float(mains_hz),
     }
     return image, sidecar
 
@@ -477,8 +485,13 @@ def _draw_header(
     geometry: dict,
     style: dict,
     px_per_mm: float,
-) -> None:
-    """Header (invented patient, date, device, measurements) and the footer scale line."""
+    filter_hz: tuple[float, float] | None,
+    mains_hz: float | None,
+) -> tuple[tuple[float, float], float]:
+    """Header (invented patient, date, device, measurements) and the footer scale line.
+
+    Returns the footer's filters (``filter_hz``, ``mains_hz``; drawn here when None).
+    """
     rate = _heart_rate_bpm(signal_mv, fs_hz)
     rate_text = f"Vent rate {rate} bpm" if rate is not None else "Vent rate --- bpm"
     pr, qrs = int(rng.integers(120, 220)), int(rng.integers(76, 120))
@@ -491,8 +504,10 @@ def _draw_header(
     )
     hour, minute = int(rng.integers(0, 24)), int(rng.integers(0, 60))
     device = _DEVICES[rng.integers(len(_DEVICES))]
-    filt = _FILTERS[rng.integers(len(_FILTERS))]
-    mains_hz = 50 if rng.random() < 0.5 else 60
+    if filter_hz is None:
+        filter_hz = DEVICE_FILTERS_HZ[rng.integers(len(DEVICE_FILTERS_HZ))]
+    if mains_hz is None:
+        mains_hz = 50.0 if rng.random() < 0.5 else 60.0
     lines = [
         f"{_invented_name(rng)}   ID: {rng.integers(10**7, 10**8)}   "
         f"{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}",
@@ -507,5 +522,9 @@ def _draw_header(
     for i, text in enumerate(lines):
         y = (2.0 + h_mm + i * line_mm) * px_per_mm
         _put_text(page, text, x, y, h_mm, style["font"], style)
-    footer = f"25 mm/s   {style['gain_mm_mv']:g} mm/mV   {filt}   {mains_hz} Hz   {device}"
+    footer = (
+        f"25 mm/s   {style['gain_mm_mv']:g} mm/mV   {filter_hz[0]:g}-{filter_hz[1]:g} Hz   "
+        f"{mains_hz:g} Hz   {device}"
+    )
     _put_text(page, footer, x, geometry["footer_y_mm"] * px_per_mm, h_mm, style["font"], style)
+    return filter_hz, mains_hz
