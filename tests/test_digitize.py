@@ -130,6 +130,31 @@ def test_steep_stroke_is_read_on_time(width_px: int, slope: float) -> None:
     assert np.abs(y_col - y_true).max() <= 0.3 * slope
 
 
+def test_apex_whose_top_spans_several_columns_is_read_at_its_top() -> None:
+    """The chosen runs of an R wave on a 298 dpi clean page (p0008_e1 V6 of the seed-1 cohort,
+    thin core 3 px) and the true trace at each column centre. The apex row 339 is shared by
+    three columns whose centroids are not monotone: the first was read at its centroid, 25 px
+    under the apex, and the middle one as a falling stroke whose foot then came a column early
+    (32 px off; 12.4 px RMS over the complex). The plateau now rises into its inner column,
+    which holds the apex, and falls from it in its last."""
+    top = [454, 455, 454, 450, 434, 410, 383, 359, 342, 340, 339, 339, 339, 346, 371, 398,
+           424, 446, 455, 456, 455, 453, 452, 452]  # fmt: skip
+    bottom = [463, 464, 464, 465, 464, 463, 457, 441, 420, 394, 393, 394, 408, 434, 453, 464,
+              468, 468, 468, 468, 467, 464, 460, 457]  # fmt: skip
+    centroid = [458.5, 459.5, 459.2, 457.5, 449.0, 436.6, 420.0, 400.0, 381.0, 367.0, 364.7,
+                366.2, 373.4, 389.9, 412.0, 431.0, 446.0, 457.0, 461.6, 462.1, 461.0, 458.5,
+                456.0, 454.5]  # fmt: skip
+    true_px = [457.9, 460.8, 463.4, 463.6, 458.9, 447.1, 427.5, 401.2, 373.7, 351.1, 339.9,
+               344.1, 361.6, 388.1, 416.8, 441.2, 457.9, 466.1, 467.6, 465.2, 461.5, 457.9,
+               455.1, 453.3]  # fmt: skip
+    x, y = path_points_px(np.array(top, float), np.array(bottom, float), np.array(centroid), 3.0)
+    cols = np.arange(2, 22)  # the ends have no neighbour
+    err_px = np.interp(cols, x, y) - np.array(true_px)[cols]
+    assert np.interp(10, x, y) == pytest.approx(true_px[10], abs=1.0)
+    assert np.abs(err_px).max() < 20.0
+    assert np.sqrt(np.mean(err_px**2)) < 11.0
+
+
 def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:
     """A grid with a flat trace lying along one of its lines, a QRS spike that fills most of
     a tile column and a dark page border: the grid goes, the trace and the spike stay."""
