@@ -18,7 +18,13 @@ from kecg.digitize import (
 from kecg.digitize.core import DigitizeError
 from kecg.digitize.grid import grid_phase_px, grid_warp, remove_grid
 from kecg.digitize.layout import calibration_pulse
-from kecg.digitize.trace import column_runs, path_points_px, thin_core, viterbi_trace
+from kecg.digitize.trace import (
+    column_runs,
+    extend_path,
+    path_points_px,
+    thin_core,
+    viterbi_trace,
+)
 from kecg.io import LEADS, Record
 from kecg.synth import plan_cohort, synthesize_ecg
 from kecg.synth.render import render_ecg
@@ -153,6 +159,28 @@ def test_apex_whose_top_spans_several_columns_is_read_at_its_top() -> None:
     assert np.interp(10, x, y) == pytest.approx(true_px[10], abs=1.0)
     assert np.abs(err_px).max() < 20.0
     assert np.sqrt(np.mean(err_px**2)) < 11.0
+
+
+def test_path_is_continued_into_the_edge_margin_along_its_stroke_only() -> None:
+    """Columns 0-3 lie in the margin the Viterbi path keeps off a shared panel edge. An R wave
+    rising through it (runs 13 px tall, each touching the next) is followed to the edge; the
+    same margin with a separator tick merged into the trace's columns 0-1 is followed only up
+    to the tick."""
+    n = 10
+    stroke = [(150 - 10 * i, 162 - 10 * i) for i in range(7)] + [(88, 94)] * 3
+    cols = np.arange(n)
+    top = np.array([s[0] for s in stroke], float)
+    bottom = np.array([s[1] for s in stroke], float)
+    centroid = (top + bottom) / 2
+    path = tuple(np.where(np.arange(n) >= 4, a, np.nan) for a in (top, bottom, centroid))
+    t, b, c = extend_path(cols, top, bottom, centroid, path, 2.0)
+    assert np.array_equal(t, top) and np.array_equal(b, bottom)
+
+    ticked_bottom = bottom.copy()
+    ticked_bottom[:2] = 200.0  # a tick down to row 200 merged into columns 0 and 1
+    t, b, c = extend_path(cols, top, ticked_bottom, (top + ticked_bottom) / 2, path, 2.0)
+    assert np.isnan(c[:2]).all()
+    assert np.array_equal(t[2:], top[2:]) and np.array_equal(b[2:], bottom[2:])
 
 
 def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:

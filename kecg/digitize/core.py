@@ -45,7 +45,13 @@ from kecg.digitize.layout import (
 )
 from kecg.digitize.load import ImageError, read_image
 from kecg.digitize.page import flatten_page
-from kecg.digitize.trace import column_runs, path_points_px, thin_core, viterbi_trace
+from kecg.digitize.trace import (
+    column_runs,
+    extend_path,
+    path_points_px,
+    thin_core,
+    viterbi_trace,
+)
 from kecg.io import LEADS, Record
 
 FS_HZ = 500.0
@@ -545,20 +551,31 @@ def _trace_panel(
     y_range: tuple[int, int],
     line_w_px: float,
 ) -> Panel:
-    """Viterbi-trace one panel; edges are trimmed by a line width (separator ticks live there)."""
+    """Viterbi-trace one panel, then continue the path to the panel's edges.
+
+    The Viterbi path keeps a line width off an edge shared with another panel (separator ticks
+    and the other panel's line cap live there); the path is continued into that margin only
+    along runs that touch it, so a complex cut by the panel edge keeps its stroke.
+    """
     lead, t0_s, t1_s = spec.lead, spec.t_start_s, spec.t_end_s
     px_per_s = PAPER_SPEED_MM_S * ppm_t
     trim = int(np.ceil(line_w_px / 2 + 1))
-    xa = int(np.floor(x_origin + t0_s * px_per_s)) + (trim if t0_s > 0 else 0)
-    xb = int(np.ceil(x_origin + t1_s * px_per_s)) - (trim if t1_s < DURATION_S else 0)
-    xa, xb = max(0, xa), min(ink_bool.shape[1], xb + 1)
+    xa = max(0, int(np.floor(x_origin + t0_s * px_per_s)))
+    xb = min(ink_bool.shape[1], int(np.ceil(x_origin + t1_s * px_per_s)) + 1)
     ya, yb = max(0, y_range[0]), min(ink_bool.shape[0], y_range[1])
-    if xb - xa < 10:
+    lo, hi = (trim if t0_s > 0 else 0), xb - xa - (trim if t1_s < DURATION_S else 0)
+    if hi - lo < 10:
         raise DigitizeError(f"panel {lead} lies outside the image")
     cols, top, bottom, centroid = column_runs(ink_bool[ya:yb, xa:xb], ink[ya:yb, xa:xb])
-    t, b, c = viterbi_trace(
-        cols, top, bottom, centroid, xb - xa, y_row - ya, pull_per_px=0.4 / ppm_t
+    sel = (cols >= lo) & (cols < hi)
+    pull = 0.4 / ppm_t
+    inner = viterbi_trace(
+        cols[sel] - lo, top[sel], bottom[sel], centroid[sel], hi - lo, y_row - ya, pull
     )
+    path = tuple(
+        np.concatenate([np.full(lo, np.nan), a, np.full(xb - xa - hi, np.nan)]) for a in inner
+    )
+    t, b, c = extend_path(cols, top, bottom, centroid, path, line_w_px)
     found = np.isfinite(c)
     x, y = _drop_stray_ends(*path_points_px(t, b, c, line_w_px), 5.0 * ppm_t)
     step = np.abs(np.diff(c[found])) if found.sum() > 1 else np.zeros(1)

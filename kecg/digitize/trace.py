@@ -225,3 +225,37 @@ def path_points_px(
     ys = np.concatenate([y[~np.isin(x, idx[mono])], enter, leave])
     order = np.argsort(xs, kind="stable")
     return xs[order], ys[order]
+
+
+def extend_path(
+    cols: np.ndarray,
+    top: np.ndarray,
+    bottom: np.ndarray,
+    centroid: np.ndarray,
+    path: tuple[np.ndarray, np.ndarray, np.ndarray],
+    line_w_px: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Continue a path (top, bottom, centroid per column) into the empty columns at its ends.
+
+    Each step takes the run of the next column that touches the path's last run (the nearest
+    centroid if several do) and stops at a gap or at a run over two line widths taller than
+    the last: a separator tick or another panel's line cap merged with the trace.
+    """
+    t, b, c = (a.copy() for a in path)
+    found = np.flatnonzero(np.isfinite(c))
+    if len(found) == 0:
+        return t, b, c
+    starts = np.searchsorted(cols, np.arange(len(c) + 1))
+    for first, step, stop in ((found[0], -1, -1), (found[-1], 1, len(c))):
+        for i in range(first + step, stop, step):
+            k = np.arange(starts[i], starts[i + 1])
+            j = i - step
+            gap = np.maximum(top[k] - b[j], t[j] - bottom[k])
+            k = k[gap <= 1]
+            if len(k) == 0:
+                break
+            k = k[np.argmin(np.abs(centroid[k] - c[j]))]
+            if bottom[k] - top[k] > b[j] - t[j] + 2 * line_w_px + 2:
+                break
+            t[i], b[i], c[i] = top[k], bottom[k], centroid[k]
+    return t, b, c
