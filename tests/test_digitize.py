@@ -16,7 +16,7 @@ from kecg.digitize import (
     shown_intervals_s,
 )
 from kecg.digitize.core import DigitizeError
-from kecg.digitize.grid import grid_darkness, grid_phase_px, grid_warp, remove_grid
+from kecg.digitize.grid import grid_phase_px, grid_warp, remove_grid
 from kecg.digitize.layout import calibration_pulse
 from kecg.digitize.trace import (
     column_runs,
@@ -199,20 +199,6 @@ def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:
     assert out[grid_only].max() < 0.1
     assert out[318:325, 20:700].min() > 0.9
     assert out[215:320, 404:409].min() > 0.9
-
-
-def test_grid_lines_beside_a_blank_margin_are_grid() -> None:
-    """The first of 8 tile columns starts with a blank margin 25 % of its width (clean p0031_e2
-    of the seed-1 cohort: 22 %). A horizontal grid line's 20th percentile over the whole tile
-    column was paper, so the line stayed ink, its border was taken for calibration pulses and
-    every row's 0 mV line moved by 0.5-1 mV; over the tile's gridded columns it is the line."""
-    h, w, pitch = 400, 800, 8
-    ink = np.zeros((h, w), np.float32)
-    ink[::pitch, 25:] = 0.3
-    ink[:, 25::pitch] = 0.3
-    grid = grid_darkness(ink)
-    assert grid[::pitch, 25:100].min() == pytest.approx(0.3)
-    assert grid[4::pitch, 0:25].max() < 0.05  # paper stays paper
 
 
 def test_remove_grid_keeps_a_pale_trace_drawn_over_a_grid_line_nearly_as_dark() -> None:

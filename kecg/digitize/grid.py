@@ -124,26 +124,14 @@ def rotate(image: np.ndarray, angle_deg: float, border: float = 0.0) -> np.ndarr
     return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
 
 
-def _blank_margins(blank: np.ndarray, min_len: int) -> np.ndarray:
-    """Where ``blank`` holds for at least ``min_len`` consecutive elements."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], blank.view(np.int8), [0]))))
-    out = np.zeros(len(blank), bool)
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        if b - a >= min_len:
-            out[a:b] = True
-    return out
-
-
 def grid_darkness(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     """The grid's darkness at every pixel of ``ink``: what stays dark along most of each row
     and column (grid lines).
 
     Works per tile (``n_tiles`` strips each way) so a slight residual tilt does not smear a line,
-    and uses the 20th percentile so a sloping trace (sparse along a row) is kept. A tile column
-    that is a fifth or more blank margin (runs of 8+ columns under 3 % ink) takes its row levels
-    over its other columns, else the percentile reads paper and the grid lines stay ink. A tall
-    narrow QRS can fill most of one tile column, but a grid line runs on into the next tile, so
-    a column level counts only as far as a neighbouring tile (±2 px) shares it. A flat trace can
+    and uses the 20th percentile so a sloping trace (sparse along a row) is kept. A tall narrow
+    QRS can fill most of one tile column, but a grid line runs on into the next tile, so a
+    column level counts only as far as a neighbouring tile (±2 px) shares it. A flat trace can
     fill a whole tile row, so no row may lose more than the darkest grid line (the 99th
     percentile of column levels, robust to a border or a separator), nor any column: a dark
     vertical that is not a grid line, such as the bar of 20 mm calibration pulses stacked down
@@ -153,14 +141,9 @@ def grid_darkness(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     x_edges = np.linspace(0, w, n_tiles + 1).astype(int)
     y_edges = np.linspace(0, h, n_tiles + 1).astype(int)
     # (h, n_tiles): each row's level within each vertical strip; (n_tiles, w): the transpose
-    margin = _blank_margins((ink[::4] > 0.05).mean(axis=0) < 0.03, 8)
-    strips = []
-    for a, b in itertools.pairwise(x_edges):
-        cols = np.arange(a, b)[~margin[a:b]][::4]
-        strips.append(
-            ink[:, cols] if margin[a:b].mean() >= 0.2 and len(cols) >= 8 else ink[:, a:b:4]
-        )
-    row_levels = np.stack([np.percentile(s, 20, axis=1) for s in strips], axis=1)
+    row_levels = np.stack(
+        [np.percentile(ink[:, a:b:4], 20, axis=1) for a, b in itertools.pairwise(x_edges)], axis=1
+    )
     col_levels = np.stack(
         [
             np.percentile(np.ascontiguousarray(ink[a:b:4].T), 20, axis=1)
