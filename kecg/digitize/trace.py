@@ -56,6 +56,13 @@ def column_runs(
     return cs[starts], top, bottom, centroid
 
 
+def _gap_px(
+    top_a: np.ndarray, bottom_a: np.ndarray, top_b: np.ndarray, bottom_b: np.ndarray
+) -> np.ndarray:
+    """Rows between two vertical runs: 1 when they are adjacent, 0 or less when they overlap."""
+    return np.maximum(top_b - bottom_a, top_a - bottom_b)
+
+
 def viterbi_trace(
     cols: np.ndarray,
     top: np.ndarray,
@@ -93,7 +100,7 @@ def viterbi_trace(
     t[ri, ki], b[ri, ki], c[ri, ki] = top[keep], bottom[keep], centroid[keep]
     node = np.where(np.isnan(c), np.inf, pull_per_px * np.abs(c - baseline_px))
     gap = np.maximum(
-        np.maximum(t[1:, None, :] - b[:-1, :, None], t[:-1, :, None] - b[1:, None, :]), 0.0
+        _gap_px(t[:-1, :, None], b[:-1, :, None], t[1:, None, :], b[1:, None, :]), 0.0
     )  # (n - 1, from, to)
     gap[np.isnan(gap)] = np.inf
     cost = START_PULL * node[0]
@@ -196,9 +203,9 @@ def path_points_px(
     Neighbouring steep columns interleave their ends, so single points zigzag about the
     stroke; over a column they follow it. Both numbers were measured best: ends ``line_w_px``/2
     out read 0.9 dB lower on 83 scans of the filtered cohort (0.8 dB on clean pages; low dpi
-    loses most), (``line_w_px`` + 1)/2,
-    the ends of a clean thick line, 2 dB lower; splitting runs from two line widths up read
-    0.4 dB lower on those scans (0.3 dB on photos), never splitting 2 dB lower. Other columns
+    loses most), (``line_w_px`` + 1)/2, the ends of a clean thick line, 2 dB lower; splitting
+    runs from two line widths up read 0.4 dB lower on 182 older cohort scans (0.3 dB on
+    photos), never splitting 2 dB lower. Other columns
     keep :func:`path_values_px`. x is the column index (pixel centre), sorted.
     """
     y = path_values_px(top, bottom, centroid, line_w_px)
@@ -250,8 +257,7 @@ def extend_path(
         for i in range(first + step, stop, step):
             k = np.arange(starts[i], starts[i + 1])
             j = i - step
-            gap = np.maximum(top[k] - b[j], t[j] - bottom[k])
-            k = k[gap <= 1]
+            k = k[_gap_px(t[j], b[j], top[k], bottom[k]) <= 1]
             if len(k) == 0:
                 break
             k = k[np.argmin(np.abs(centroid[k] - c[j]))]
