@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -25,8 +27,9 @@ from kecg.digitize.trace import (
     thin_core,
     viterbi_trace,
 )
-from kecg.io import LEADS, Record
+from kecg.io import LEADS, Record, read_record
 from kecg.synth import plan_cohort, synthesize_ecg
+from kecg.synth.kit import render_kit_page
 from kecg.synth.render import render_ecg
 
 SEED = 5
@@ -39,6 +42,8 @@ CASES = (("clean", "3x4+1", 150, 0, 100, 10.0), ("clean", "3x4+3", 200, 1, 102, 
          ("clean", "12x1", 200, 1, 102, 10.0), ("clean", "3x4+1", 150, 1, 101, 5.0),
          ("scan", "3x4+3", 200, 3, 104, 5.0))  # fmt: skip
 MIN_MEDIAN_SNR_DB = {"clean": 7.0, "scan": 11.0, "photo": 6.0}
+
+DATA = Path(__file__).parent / "data"
 
 
 def rgb_of(image: np.ndarray) -> np.ndarray:
@@ -352,6 +357,24 @@ def test_20_mm_per_mv_for_a_low_voltage_ecg(
     assert result.qc["gain_mm_mv"] == 20.0 and result.qc["n_cal_pulses"] == len(meta["calibration"])
     snr = record_snr_db(Record(low_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
     assert np.median(list(snr.values())) > min_snr_db, snr
+
+
+@pytest.mark.parametrize(("dpi", "grid", "min_snr_db"), [(200, "navy", 11.0), (270, "green", 21.0)])
+def test_page_drawn_by_another_renderer_is_read(dpi: int, grid: str, min_snr_db: float) -> None:
+    """A real ECG (LUDB 003) printed by matplotlib in ecg-image-kit's conventions.
+
+    Its pulses have no lead-out, and the first panel starts within 0.1 mV of 0 mV: reading the
+    foot there put it 3-4 px low, the pulse disagreed with the grid, and the page was read 4 %
+    off scale at -3.4 dB, unrefused. Its pulse pen is 1.5× the trace's: taken as the trace's
+    width, it cost 2.5 dB at 270 dpi.
+    """
+    true = read_record(DATA / "ludb" / "003").standard12()
+    rgb, meta = render_kit_page(true.signal_mv, true.fs_hz, dpi, grid)
+    result = digitize_array(rgb, "ludb003")
+    assert result.qc["layout"] == "3x4+1"
+    assert result.qc["px_per_mm"] == pytest.approx(meta["px_per_mm"], rel=0.01)
+    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) >= min_snr_db
 
 
 @pytest.mark.parametrize("render_seed", [102, 101])  # a red grid; no grid

@@ -1,10 +1,13 @@
 """Benchmark of the digitizer on freshly rendered synthetic printouts with known truth.
 
 ``python -m kecg.bench digitize [--artifacts clean|scan|photo] [--layout L] [--gain 5|10|20]
-[--pulse-at-end] [--n 200] [--seed S] [--cohort D]`` renders ``n`` images (all in layout ``L``,
-else the cohort's 3x4+1 / 3x4+3 mix; all at ``--gain`` mm/mV, else the cohort's 10 / 5 mm/mV
-mix; pulses after the traces with ``--pulse-at-end``) or reads ``DIR/images``, ``DIR/signals``,
-``DIR/meta``, digitizes each in one process and prints the median SNR (dB, CinC 2024
+[--pulse-at-end] [--renderer kecg|kit [--records DIR]] [--n 200] [--seed S] [--cohort D]``
+renders ``n`` images (all in layout ``L``, else the cohort's 3x4+1 / 3x4+3 mix; all at ``--gain``
+mm/mV, else the cohort's 10 / 5 mm/mV mix; pulses after the traces with ``--pulse-at-end``;
+with ``--renderer kit``, clean pages drawn in ecg-image-kit's conventions by
+:mod:`kecg.synth.kit`, of synthetic ECGs or of the 12-lead WFDB records in ``--records``) or
+reads ``DIR/images``, ``DIR/signals``, ``DIR/meta``, digitizes each in one process and prints
+the median SNR (dB, CinC 2024
 definition, over the samples each image shows) per lead, per layout and per dpi bin next to the
 SNR of an ideal digitizer of the same images (:func:`ideal_record`), the failure rate with
 reasons, how often the layout and the gain were recognised, and the speed on one core.
@@ -27,6 +30,7 @@ from kecg.digitize.load import ImageError, read_image
 from kecg.digitize.metrics import record_snr_db, shown_intervals_s
 from kecg.io import LEADS, Record, read_record
 from kecg.synth import write_cohort
+from kecg.synth.kit import write_kit_cohort
 from kecg.synth.render import LAYOUTS
 
 DPI_BINS: tuple[int, ...] = (0, 125, 175, 225, 10_000)
@@ -134,6 +138,20 @@ def report(table: pd.DataFrame, ideal: pd.DataFrame) -> None:
     print(f"speed: {len(table) / max(cpu_s.sum(), 1e-9):.2f} images per CPU second")
 
 
+def _write_kit_pages(out: Path, records: str | None, n: int, seed: int, jobs: int) -> None:
+    """Kit pages of the first ``n`` WFDB records in ``records``, else of synthetic ECGs."""
+    if records is None:
+        source = out / "source"
+        write_cohort(source, n_patients=max(1, int(np.ceil(n / 1.5))), seed=seed,
+                     artifacts="clean", jobs=jobs)  # fmt: skip
+        paths = sorted((source / "signals").glob("*.hea"))[:n]
+    else:
+        paths = sorted(Path(records).glob("*.hea"))[:n]
+        if not paths:
+            raise SystemExit(f"{records}: no WFDB records (*.hea)")
+    write_kit_cohort([(p.stem, read_record(p.with_suffix(""))) for p in paths], out, seed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kecg.bench digitize", description=__doc__)
     parser.add_argument("--artifacts", choices=["clean", "scan", "photo"], default="scan")
@@ -145,6 +163,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--pulse-at-end", action="store_true", help="print calibration pulses after the traces"
+    )
+    parser.add_argument(
+        "--renderer",
+        choices=["kecg", "kit"],
+        default="kecg",
+        help="kit: clean matplotlib pages in ecg-image-kit's conventions (a renderer we did not "
+        "build the digitizer around)",
+    )
+    parser.add_argument(
+        "--records", default=None, help="with --renderer kit: a folder of 12-lead WFDB records"
     )
     parser.add_argument("--n", type=int, default=200, help="images to digitize")
     parser.add_argument("--seed", type=int, default=11)
@@ -158,7 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pd.set_option("display.width", 160)
     with tempfile.TemporaryDirectory() as tmp:
         cohort = Path(args.cohort) if args.cohort else Path(tmp)
-        if not args.cohort:
+        if args.renderer == "kit":
+            _write_kit_pages(cohort, args.records, args.n, args.seed, args.jobs)
+        elif not args.cohort:
             write_cohort(cohort, n_patients=max(1, int(np.ceil(args.n / 1.5))), seed=args.seed,
                          artifacts=args.artifacts, layout=args.layout, gain_mm_mv=args.gain,
                          pulse_at_end=args.pulse_at_end, jobs=args.jobs)  # fmt: skip

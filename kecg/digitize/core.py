@@ -172,8 +172,15 @@ def digitize_array(
     found = [p for p in pulses if p is not None]
     pulse_px = float(np.median([p.height_px for p in found])) if found else np.nan
     gain_mm_mv = _standard_gain(pulse_px / ppm_y) if has_grid and found else GAIN_MM_MV
-    if has_grid and abs(pulse_px / (gain_mm_mv * ppm_y) - 1.0) > PULSE_GRID_MAX_MISMATCH:
-        has_grid = False  # a periodic pattern that is not the mm grid (the pulses disagree)
+    # a periodic pattern that is not the mm grid (the pulses disagree); a grid printed plainly
+    # is kept, as a pulse is one small drawing that a renderer's own line ends can distort
+    strong = np.sqrt(contrast_x * contrast_y) >= GRID_PRINTED_CONTRAST
+    if (
+        has_grid
+        and not strong
+        and abs(pulse_px / (gain_mm_mv * ppm_y) - 1.0) > PULSE_GRID_MAX_MISMATCH
+    ):
+        has_grid = False
     # a grid seen in perspective changes pitch across the page: one time axis for all rows
     # would misplace samples by tens of ms. A plain grid not taken (its y pitch smeared: part
     # of a sheet photographed at an angle) is checked at its x pitch.
@@ -193,7 +200,9 @@ def digitize_array(
         raise DigitizeError(f"implausible scale {ppm_x:.2f} px/mm")
     widths = [p.line_w_px for p in found if np.isfinite(p.line_w_px)]
     if widths:
-        line_w_px = pen_w_px = float(np.median(widths))
+        line_w_px = pen_w_px = min(
+            float(np.median(widths)), _line_width_px(ink_bool, rows_y, spacing_px)
+        )
     else:  # noise thickens a trace vertically only: a line end sticks out by the pen alone
         line_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
         pen_w_px = float(np.fmin(line_w_px, _pen_width_px(ink_bool, rows_y, spacing_px)))
@@ -531,11 +540,11 @@ def _find_pulse(
     half_row_px = 0.5 * spacing_px
     y_range = (int(y_row - max(24 * ppm, half_row_px)), int(y_row + max(8 * ppm, half_row_px)))
     for i, mask in enumerate(masks):
-        for x_range in (
-            (int(left - 20 * ppm), int(left + 12 * ppm)),
-            (int(right - 12 * ppm), int(right + 20 * ppm)),
+        for x_range, trace_after in (
+            ((int(left - 20 * ppm), int(left + 12 * ppm)), True),
+            ((int(right - 12 * ppm), int(right + 20 * ppm)), False),
         ):
-            pulse = calibration_pulse(mask, ink, x_range, y_range, ppm)
+            pulse = calibration_pulse(mask, ink, x_range, y_range, ppm, trace_after=trace_after)
             if pulse is not None:
                 return pulse if i == 0 else replace(pulse, line_w_px=np.nan)
     return None

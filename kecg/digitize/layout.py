@@ -180,6 +180,8 @@ def calibration_pulse(
     x_range: tuple[int, int],
     y_range: tuple[int, int],
     px_per_mm: float,
+    *,
+    trace_after: bool = True,
 ) -> Pulse | None:
     """The 1 mV calibration pulse in the given box, or None.
 
@@ -187,6 +189,8 @@ def calibration_pulse(
     10 mm (5 or 20 mm at 5 or 20 mm/mV) apart; the foot (the lower one) is the row's 0 mV line.
     Levels are ink-weighted centroids, so the foot is sub-pixel. The top's thickness over its own
     columns is the pen width: a bold label printed beside the top once tripled it on pale pens.
+    ``trace_after``: the row's trace follows the pulse (else precedes it), so the foot is read on
+    the other side.
     """
     x0, x1 = max(0, x_range[0]), min(ink_bool.shape[1], x_range[1])
     y0, y1 = max(0, y_range[0]), min(ink_bool.shape[0], y_range[1])
@@ -238,7 +242,9 @@ def calibration_pulse(
         top, lo, hi = _top_level(inside, int(near[np.argmax(inside[near])]), cover)
         line_w_px = float(hi - lo + 1)
     x_left, x_right = x0 + left, x0 + right
-    foot = _pulse_foot(ink_bool, weight, x_left, x_right, y0 + foot_i, line_w_px, px_per_mm)
+    foot = _pulse_foot(
+        ink_bool, weight, (x_left, x_right), y0 + foot_i, line_w_px, px_per_mm, trace_after
+    )
     if foot is None:
         return None
     return Pulse(foot, foot - (y0 + top), line_w_px, x_left, x_right)
@@ -323,31 +329,37 @@ def _pulse_outline(
 def _pulse_foot(
     ink_bool: np.ndarray,
     weight: np.ndarray,
-    x_left: int,
-    x_right: int,
+    edges_x: tuple[int, int],
     y_guess: int,
     line_w_px: float,
     px_per_mm: float,
+    trace_after: bool,
 ) -> float | None:
-    """Ink centroid of the pulse's foot just outside its two edges (the lead-in and lead-out).
+    """Ink centroid of the pulse's foot just outside the edge away from the trace (its lead-in
+    when ``trace_after``, else its lead-out); without one, that edge's bottom end.
 
-    Only the 1.5 mm beside the rectangle count, so the trace's own isoelectric level (which
-    may sit off 0 mV) does not pull the foot; without lead-ins, the bottom ends of the edges.
+    Only the 1.5 mm beside the rectangle count. The side where the trace joins is never read:
+    a trace that starts within 1 mm of 0 mV pulled the foot 3–4 px down on a renderer whose
+    pulse has no lead-out, and the grid was then rejected for disagreeing with the pulse.
     """
     reach = max(2, round(1.5 * px_per_mm))
     clear = int(np.ceil(line_w_px / 2)) + 1
     dy = max(2, round(1.0 * px_per_mm))
     y0, y1 = max(0, y_guess - dy), min(ink_bool.shape[0], y_guess + dy + 1)
-    cols = np.r_[max(0, x_left - reach) : max(0, x_left - clear),
-                 x_right + clear : min(ink_bool.shape[1], x_right + reach)]  # fmt: skip
+    if trace_after:
+        edge = edges_x[0]
+        cols = np.arange(max(0, edge - reach), max(0, edge - clear))
+    else:
+        edge = edges_x[1]
+        cols = np.arange(edge + clear, min(ink_bool.shape[1], edge + reach))
     if len(cols):
         wts = np.where(ink_bool[y0:y1][:, cols], weight[y0:y1][:, cols], 0.0).sum(axis=1)
         if wts.sum() > 0:
             return float(y0 + np.arange(y1 - y0) @ wts / wts.sum())
-    edge = ink_bool[y0:y1, x_left]
-    if not edge.any():
+    inked = ink_bool[y0:y1, edge]
+    if not inked.any():
         return None
-    return float(y0 + np.flatnonzero(edge)[-1] - (line_w_px - 1) / 2)
+    return float(y0 + np.flatnonzero(inked)[-1] - (line_w_px - 1) / 2)
 
 
 def strip_lead_errors(strip_mv: np.ndarray, panels_mv: dict[str, np.ndarray]) -> dict[str, float]:
