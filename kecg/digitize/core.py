@@ -198,13 +198,12 @@ def digitize_array(
         ppm_x = ppm_y = pulse_px / gain_mm_mv
     if not 2.0 <= ppm_x <= 30.0:
         raise DigitizeError(f"implausible scale {ppm_x:.2f} px/mm")
+    trace_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
     widths = [p.line_w_px for p in found if np.isfinite(p.line_w_px)]
-    if widths:
-        line_w_px = pen_w_px = min(
-            float(np.median(widths)), _line_width_px(ink_bool, rows_y, spacing_px)
-        )
+    if widths:  # a renderer may draw its pulses with a heavier pen (ecg-image-kit: 1.5×)
+        line_w_px = pen_w_px = min(float(np.median(widths)), trace_w_px)
     else:  # noise thickens a trace vertically only: a line end sticks out by the pen alone
-        line_w_px = _line_width_px(ink_bool, rows_y, spacing_px)
+        line_w_px = trace_w_px
         pen_w_px = float(np.fmin(line_w_px, _pen_width_px(ink_bool, rows_y, spacing_px)))
     if has_grid:
         x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, pen_w_px), ppm_x

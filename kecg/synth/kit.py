@@ -81,7 +81,7 @@ def render_kit_page(
     for base in baselines:
         ax.plot(x_gap_s + np.arange(len(pulse)) * step_s, pulse + base, lw=1.5 * line_pt, c=pen)
     to_px = ax.transData.transform
-    h_px = round(height_in * dpi)
+    h_px = fig.canvas.get_width_height()[1]  # whole pixels: 8.5 in × an odd dpi is cut down
     panels = []
     for lead, c, r in [*rows, ("II", 0, len(ROWS))]:
         strip = r == len(ROWS)
