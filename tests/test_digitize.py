@@ -18,7 +18,14 @@ from kecg.digitize import (
     shown_intervals_s,
 )
 from kecg.digitize.core import DigitizeError
-from kecg.digitize.grid import grid_phase_px, grid_warp, remove_grid
+from kecg.digitize.grid import (
+    darkness_maps,
+    estimate_rotation_deg,
+    grid_phase_px,
+    grid_warp,
+    remove_grid,
+    rotate,
+)
 from kecg.digitize.layout import calibration_pulse
 from kecg.digitize.trace import (
     column_runs,
@@ -93,6 +100,21 @@ def test_grid_phase_is_sub_pixel() -> None:
         x = round(phase_px + k * pitch_px)
         profile[x : x + (2 if k % 5 == 0 else 1)] = 1.0  # major lines 2 px wide
     assert grid_phase_px(profile, pitch_px) == pytest.approx(phase_px, abs=0.1)
+
+
+@pytest.mark.parametrize("antialiased_ink", [False, True])
+def test_grid_snapped_by_agg_is_read_in_the_traces_frame(antialiased_ink: bool) -> None:
+    """matplotlib's Agg draws a trace at its sub-pixel place but moves each 1 px grid line to
+    the middle of the pixel right of its nearest pixel edge: lines at round(x + 0.5) in the
+    trace's pixel-centre frame. Read as they lie, the time origin was 0.5 px late (2.5 ms at
+    100 dpi); on a bi-level page (no shaded trace) the lines are taken as they lie."""
+    pitch_px, phase_px = 3.937, 1.3  # 100 dpi
+    profile = np.zeros(2000)
+    for k in range(int((len(profile) - phase_px) / pitch_px) - 1):
+        profile[round(phase_px + k * pitch_px + 0.5)] = 1.0
+    expected = phase_px if antialiased_ink else phase_px + 0.5
+    got = grid_phase_px(profile, pitch_px, antialiased_ink=antialiased_ink)
+    assert got == pytest.approx(expected, abs=0.1)
 
 
 def _centroid_offsets_px(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -359,22 +381,35 @@ def test_20_mm_per_mv_for_a_low_voltage_ecg(
     assert np.median(list(snr.values())) > min_snr_db, snr
 
 
-@pytest.mark.parametrize(("dpi", "grid", "min_snr_db"), [(200, "navy", 11.0), (270, "green", 21.0)])
+@pytest.mark.parametrize(
+    ("dpi", "grid", "min_snr_db"), [(100, "brown", 17.0), (200, "navy", 20.0), (270, "green", 21.0)]
+)
 def test_page_drawn_by_another_renderer_is_read(dpi: int, grid: str, min_snr_db: float) -> None:
     """A real ECG (LUDB 003) printed by matplotlib in ecg-image-kit's conventions.
 
     Its pulses have no lead-out, and the first panel starts within 0.1 mV of 0 mV: reading the
     foot there put it 3-4 px low, the pulse disagreed with the grid, and the page was read 4 %
     off scale at -3.4 dB, unrefused. Its pulse pen is 1.5× the trace's: taken as the trace's
-    width, it cost 2.5 dB at 270 dpi.
+    width, it cost 2.5 dB at 270 dpi. Its grid is snapped to whole pixels, half a pixel right of
+    the trace below 216 dpi (9.5 dB at 100 dpi); the page, square, was read 0.06° rotated at
+    200 dpi (13.9 dB); the pulse's edge, on the first columns, was read as the first 10 ms.
     """
     true = read_record(DATA / "ludb" / "003").standard12()
     rgb, meta = render_kit_page(true.signal_mv, true.fs_hz, dpi, grid)
     result = digitize_array(rgb, "ludb003")
     assert result.qc["layout"] == "3x4+1"
+    assert result.qc["rotation_deg"] == 0.0
     assert result.qc["px_per_mm"] == pytest.approx(meta["px_per_mm"], rel=0.01)
     snr = record_snr_db(true, result.record, shown_intervals_s(meta))
     assert np.median(list(snr.values())) >= min_snr_db
+
+
+def test_a_slight_tilt_of_a_drawn_page_is_kept() -> None:
+    """Only a page square to its pixels is read as exactly 0°: 0.1° is measured."""
+    true = read_record(DATA / "ludb" / "003").standard12()
+    rgb, _ = render_kit_page(true.signal_mv, true.fs_hz, 150, "red")
+    _, nonpaper = darkness_maps(rgb)
+    assert estimate_rotation_deg(rotate(nonpaper, -0.1)) == pytest.approx(0.1, abs=0.03)
 
 
 @pytest.mark.parametrize("render_seed", [102, 101])  # a red grid; no grid

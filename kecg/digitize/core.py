@@ -69,6 +69,7 @@ GRID_MIN_CONTRAST = 10.0
 GRID_PRINTED_CONTRAST = 30.0  # along either axis: a grid is printed (grid-less pages: 22 at most)
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
+SHADED_LEVEL = 0.9  # trace pixels paler than this share of the darkest are shaded edges
 PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
 # grid lines this dark relative to the trace (a grey grid under a navy pen) cut holes into it:
 # the grid is then taken out a second time knowing the trace's darkness (see remove_grid)
@@ -207,7 +208,9 @@ def digitize_array(
         pen_w_px = float(np.fmin(line_w_px, _pen_width_px(ink_bool, rows_y, spacing_px)))
     if has_grid:
         x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, pen_w_px), ppm_x
-        x_origin = _snap_to_grid(x_origin, grid_phase_px(region.mean(axis=0), ppm_x), ppm_x)
+        shaded = _shaded_edges(nonpaper, ink_bool)
+        phase_px = grid_phase_px(region.mean(axis=0), ppm_x, antialiased_ink=shaded)
+        x_origin = _snap_to_grid(x_origin, phase_px, ppm_x)
     else:
         x_origin, ppm_t = _time_axis_from_ends(
             ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px, max_anisotropy
@@ -378,6 +381,13 @@ def _pulse_side(pulse: Pulse | None, left: float, right: float, ppm: float) -> s
     return None
 
 
+def _shaded_edges(darkness: np.ndarray, ink_bool: np.ndarray) -> bool:
+    """Whether the traces are drawn in shades (anti-aliased or blurred), not in pixels of one
+    darkness as on a bi-level (black-and-white) image, whose lines all sit on whole pixels."""
+    dark = darkness[ink_bool]
+    return bool(dark.size and np.mean(dark < SHADED_LEVEL * np.percentile(dark, 95)) >= 0.1)
+
+
 def _snap_to_grid(x_px: float, phase_px: float, pitch_px: float) -> float:
     """``x_px`` moved onto the nearest grid line if one lies within ``GRID_SNAP_MM``.
 
@@ -471,10 +481,31 @@ def _trace_plan(
             foot = _isoelectric_px(row_panels)
         else:
             foot = pulse.foot_y_px - pulse.height_px + px_per_mv
+            x_end = x_origin + DURATION_S * PAPER_SPEED_MM_S * ppm_t
+            for p in row_panels:
+                _clear_of_pulse(p, pulse, x_origin, x_end)
         for p in row_panels:
             p.baseline_y_px = foot
         panels.extend(row_panels)
     return panels
+
+
+def _clear_of_pulse(p: Panel, pulse: Pulse, x0_px: float, x1_px: float) -> None:
+    """Drop ``p``'s points on the ink of a pulse joined to the row's start or end ``x0``/``x1``.
+
+    A renderer may print the pulse with no lead-out (ecg-image-kit): its edge stands on the row's
+    first columns, and read as trace it puts a 1 mV step into the first milliseconds of the lead.
+    The pulse's ink ends a pixel (anti-aliasing) past its top; no more than its pen's width past
+    the row's end is taken, so a pulse misread wide takes no trace.
+    """
+    reach_px = pulse.line_w_px + 1.0
+    keep = np.ones(len(p.x_px), bool)
+    if p.t_start_s == 0 and pulse.x_left_px < x0_px <= pulse.x_right_px + reach_px:
+        keep &= p.x_px > min(pulse.x_right_px + 1, x0_px + reach_px)
+    if p.t_end_s == DURATION_S and pulse.x_left_px - reach_px <= x1_px < pulse.x_right_px:
+        keep &= p.x_px < max(pulse.x_left_px - 1, x1_px - reach_px)
+    if keep.sum() >= 2:
+        p.x_px, p.y_px = p.x_px[keep], p.y_px[keep]
 
 
 def _pick_layout(

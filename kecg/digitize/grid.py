@@ -18,6 +18,12 @@ PAPER_SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
 STANDARD_GAINS_MM_MV = (10.0, 5.0, 20.0)  # printed gains a calibration pulse is matched to
 TRACE_SPAN_MM = 250.0  # 10 s at 25 mm/s: the width of every standard layout's traces
+AXIS_ALIGNED_DEG = 0.15  # a rotation fit this near 0 is checked against exactly 0
+# a grid snapped to whole pixels: most line centroids this near a whole pixel while the comb's
+# own sub-pixel phases spread this much (a uniform spread has a std of 0.29 px)
+SNAPPED_MAX_FRAC_PX = 0.05
+SNAPPED_MIN_SHARE = 0.9
+SNAPPED_MIN_SPREAD_PX = 0.2
 
 
 def darkness_maps(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +92,9 @@ def estimate_rotation_deg(nonpaper: np.ndarray, max_deg: float = 15.0) -> float:
 
     Coarse to fine: 1° steps on a 125 px copy, 0.25° on a 500 px copy (a projection peak is
     about one pixel over the width wide), then a fine search at about 1600 px width with a
-    parabolic peak fit.
+    parabolic peak fit. A page drawn by a program, not scanned, is square to its pixels: within
+    ``AXIS_ALIGNED_DEG`` of 0, 0 is taken if the projections are at least as sharp there at full
+    size (the fit, off by up to 0.06° on such pages, shifted rows far from the centre by a pixel).
     """
     h, w = nonpaper.shape
     best = 0.0
@@ -103,6 +111,12 @@ def estimate_rotation_deg(nonpaper: np.ndarray, max_deg: float = 15.0) -> float:
         best = float(angles[k])
         if 0 < k < len(angles) - 1:
             best += step * parabolic_offset(scores[k - 1], scores[k], scores[k + 1])
+    if abs(best) < AXIS_ALIGNED_DEG:  # a page drawn square: its lines are sharpest at 0 exactly
+        at_zero, at_best = _projection_sharpness(
+            *_weighted_points(nonpaper, 1.0), np.array([0.0, best])
+        )
+        if at_zero >= at_best:
+            return 0.0
     return best
 
 
@@ -233,13 +247,19 @@ def grid_warp(region: np.ndarray, pitch_x_px: float, pitch_y_px: float) -> float
     )
 
 
-def grid_phase_px(profile: np.ndarray, pitch_px: float) -> float:
+def grid_phase_px(profile: np.ndarray, pitch_px: float, *, antialiased_ink: bool = False) -> float:
     """Sub-pixel position in [0, pitch) of the grid lines in ``profile`` (darkness along x or y).
 
     First the phase of the profile's Fourier component at the grid frequency, then the median
     offset of each line's own centroid from that comb over the lighter three quarters of the
     lines: the heavier major lines are left out (an even width shifts a line's centre by half a
     pixel), and the median of the rounding of lines to whole pixels is about zero.
+
+    ``antialiased_ink``: the trace is drawn at its sub-pixel place. If the grid lines then all
+    sit centred on whole pixels while the comb's sub-pixel phases spread, the renderer snapped
+    them as matplotlib's Agg does an odd-width line (to the middle of the pixel right of its
+    nearest pixel edge): half a pixel right of the trace's frame, on average, so the phase is
+    moved back by that half pixel (2.5 ms at 100 dpi).
     """
     p = np.asarray(profile, dtype=np.float64)
     k = max(3, round(pitch_px) | 1)
@@ -258,5 +278,10 @@ def grid_phase_px(profile: np.ndarray, pitch_px: float) -> float:
     mass = wts.sum(axis=1)
     ok = (mass > 0) & (mass <= np.percentile(mass, 75))  # not the heavier major lines
     if ok.sum() >= 3:
-        phase += float(np.median((wts[ok] * idx[ok]).sum(axis=1) / mass[ok] - centres[ok]))
+        centroids = (wts[ok] * idx[ok]).sum(axis=1) / mass[ok]
+        phase += float(np.median(centroids - centres[ok]))
+        whole = np.abs(centroids - np.round(centroids)) < SNAPPED_MAX_FRAC_PX
+        spread = np.std(centres[ok] - np.round(centres[ok])) > SNAPPED_MIN_SPREAD_PX
+        if antialiased_ink and spread and whole.mean() >= SNAPPED_MIN_SHARE:
+            phase -= 0.5
     return float(phase % pitch_px)

@@ -222,8 +222,8 @@ def _draw_style(rng: np.random.Generator, px_per_mm: float) -> dict:
         jitter = rng.integers(-12, 13, size=3)
         colors = tuple(tuple(int(v) for v in np.clip(np.add(c, jitter), 0, 255)) for c in colors)
     paper_level = 255 - int(rng.integers(0, 8)) if rng.random() < 0.5 else 255
-    minor_w_px = max(1, round(rng.uniform(0.05, 0.14) * px_per_mm))
-    major_w_px = max(minor_w_px, round(rng.uniform(0.12, 0.32) * px_per_mm))
+    minor_w_px = max(1.0, rng.uniform(0.05, 0.14) * px_per_mm)
+    major_w_px = max(minor_w_px, rng.uniform(0.12, 0.32) * px_per_mm)
     trace_bgr = (0, 0, 0) if grid_name == "bw" else _TRACE_COLORS[rng.integers(len(_TRACE_COLORS))]
     return {
         "px_per_mm": px_per_mm,
@@ -343,15 +343,28 @@ def _line_positions_px(
     return origin_px + k * pitch_px, k.astype(np.int64)
 
 
-def _thick(centres_px: np.ndarray, width_px: int, lo: int, hi: int) -> np.ndarray:
-    """Pixel index sets of ``width_px``-wide lines centred as near ``centres_px`` as pixels allow.
+def _coverage(
+    centres_px: np.ndarray, width_px: float, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels in [lo, hi) touched by ``width_px``-wide lines at ``centres_px``, and how much.
 
-    An odd width centres on a whole pixel, an even one on a pixel edge, so every line's centre
-    is within half a pixel of its true place, as a printer's rasteriser would put it.
+    Pixel ``i`` spans [i - 0.5, i + 0.5]; its share of a line is the overlap of that span with
+    [c - w/2, c + w/2]. A line is thus printed at its true sub-pixel place, as a printer that
+    anti-aliases (or a print that is scanned) shows it, not moved to whole pixels.
     """
-    first = np.round(centres_px - (width_px - 1) / 2).astype(np.int64)
-    idx = (first[:, None] + np.arange(width_px)[None, :]).ravel()
-    return idx[(idx >= lo) & (idx < hi)]
+    half = width_px / 2.0
+    idx = np.floor(centres_px - half + 0.5).astype(np.int64)[:, None] + np.arange(
+        int(np.ceil(width_px)) + 2
+    )
+    c = centres_px[:, None]
+    share = np.clip(np.minimum(idx + 0.5, c + half) - np.maximum(idx - 0.5, c - half), 0.0, 1.0)
+    keep = (share > 0) & (idx >= lo) & (idx < hi)
+    return idx[keep] - lo, share[keep]
+
+
+def _blend(dst: np.ndarray, bgr: tuple, share: np.ndarray) -> np.ndarray:
+    """``dst`` covered by ink of colour ``bgr`` over a fraction ``share`` (broadcast)."""
+    return np.round(dst * (1.0 - share) + np.asarray(bgr, np.float64) * share).astype(np.uint8)
 
 
 def _draw_grid(
@@ -364,7 +377,7 @@ def _draw_grid(
     """Draw the 1 mm / 5 mm grid by array slicing (fast, exact pitch, no drift).
 
     One pixel row with the vertical lines is copied down the grid, then the horizontal lines are
-    laid over it, and the major vertical lines are restored where minor horizontals crossed them.
+    laid over it, and the major vertical lines are laid again where minor horizontals crossed them.
     """
     x0, y0, x1, y1 = rect_px
     minor_bgr, major_bgr = style["grid_colors"]
@@ -372,17 +385,19 @@ def _draw_grid(
     xs, kx = _line_positions_px(x0, x1, origin_px[0], px_per_mm * MINOR_MM)
     ys, ky = _line_positions_px(y0, y1, origin_px[1], px_per_mm * MINOR_MM)
     per_major = round(MAJOR_MM / MINOR_MM)
-    cols_minor = _thick(xs[kx % per_major != 0], minor_w, x0, x1) - x0
-    cols_major = _thick(xs[kx % per_major == 0], major_w, x0, x1) - x0
+    cols_minor, a_minor = _coverage(xs[kx % per_major != 0], minor_w, x0, x1)
+    cols_major, a_major = _coverage(xs[kx % per_major == 0], major_w, x0, x1)
     row = page[y0, x0:x1].copy()
-    row[cols_minor] = minor_bgr
-    row[cols_major] = major_bgr
+    row[cols_minor] = _blend(row[cols_minor], minor_bgr, a_minor[:, None])
+    row[cols_major] = _blend(row[cols_major], major_bgr, a_major[:, None])
     grid = page[y0:y1, x0:x1]
     grid[:] = row
-    rows_minor = _thick(ys[ky % per_major != 0], minor_w, y0, y1) - y0
-    grid[rows_minor] = minor_bgr
-    grid[np.ix_(rows_minor, cols_major)] = major_bgr
-    grid[_thick(ys[ky % per_major == 0], major_w, y0, y1) - y0] = major_bgr
+    rows_minor, b_minor = _coverage(ys[ky % per_major != 0], minor_w, y0, y1)
+    grid[rows_minor] = _blend(grid[rows_minor], minor_bgr, b_minor[:, None, None])
+    cross = np.ix_(rows_minor, cols_major)
+    grid[cross] = _blend(grid[cross], major_bgr, a_major[None, :, None])
+    rows_major, b_major = _coverage(ys[ky % per_major == 0], major_w, y0, y1)
+    grid[rows_major] = _blend(grid[rows_major], major_bgr, b_major[:, None, None])
 
 
 def _poly(page: np.ndarray, points_px: np.ndarray, bgr: tuple, width_px: int) -> None:
