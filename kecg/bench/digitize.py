@@ -7,10 +7,10 @@ mm/mV, else the cohort's 10 / 5 mm/mV mix; pulses after the traces with ``--puls
 with ``--renderer kit``, clean pages drawn in ecg-image-kit's conventions by
 :mod:`kecg.synth.kit`, of synthetic ECGs or of the 12-lead WFDB records in ``--records``) or
 reads ``DIR/images``, ``DIR/signals``, ``DIR/meta``, digitizes each in one process and prints
-the median SNR (dB, CinC 2024
-definition, over the samples each image shows) per lead, per layout and per dpi bin next to the
-SNR of an ideal digitizer of the same images (:func:`ideal_record`), the failure rate with
-reasons, how often the layout and the gain were recognised, and the speed on one core.
+the median SNR (dB, CinC 2024 definition, over the samples each image shows) per lead, per
+layout and per dpi bin next to the SNR of an ideal digitizer of the same images
+(:func:`ideal_record`), the failure rate with reasons, how often the layout and the gain were
+recognised, and the speed on one core.
 """
 
 from __future__ import annotations

@@ -467,6 +467,7 @@ def _trace_plan(
 ) -> list[Panel]:
     """Trace every panel of a layout; a row's 0 mV line is its pulse's foot, else its mode."""
     panels: list[Panel] = []
+    x_end = x_origin + DURATION_S * PAPER_SPEED_MM_S * ppm_t
     for r, y_row in enumerate(rows_y):
         y_lo = int(y_row - (spacing_px if r == 0 else 0.85 * spacing_px))
         y_hi = int(y_row + (spacing_px if r == len(rows_y) - 1 else 0.85 * spacing_px))
@@ -481,7 +482,6 @@ def _trace_plan(
             foot = _isoelectric_px(row_panels)
         else:
             foot = pulse.foot_y_px - pulse.height_px + px_per_mv
-            x_end = x_origin + DURATION_S * PAPER_SPEED_MM_S * ppm_t
             for p in row_panels:
                 _clear_of_pulse(p, pulse, x_origin, x_end)
         for p in row_panels:
@@ -495,8 +495,8 @@ def _clear_of_pulse(p: Panel, pulse: Pulse, x0_px: float, x1_px: float) -> None:
 
     A renderer may print the pulse with no lead-out (ecg-image-kit): its edge stands on the row's
     first columns, and read as trace it puts a 1 mV step into the first milliseconds of the lead.
-    The pulse's ink ends a pixel (anti-aliasing) past its top; no more than its pen's width past
-    the row's end is taken, so a pulse misread wide takes no trace.
+    The pulse's ink ends a pixel (anti-aliasing) past its top; no more than a pen width + 1 px
+    inside the row's edge is taken, so a pulse misread wide takes no trace.
     """
     reach_px = pulse.line_w_px + 1.0
     keep = np.ones(len(p.x_px), bool)
