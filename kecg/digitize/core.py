@@ -49,6 +49,8 @@ from kecg.digitize.trace import (
     column_runs,
     extend_path,
     path_points_px,
+    path_values_px,
+    refine_steep_px,
     thin_core,
     viterbi_trace,
 )
@@ -220,7 +222,8 @@ def digitize_array(
         raise DigitizeError(f"unsupported layout ({len(rows_y)} trace rows)")
     core_bool, core_w_px = thin_core(ink_bool, line_w_px)
     px_per_mv = gain_mm_mv * ppm_y
-    page = (core_bool, ink, rows_y, spacing_px, pulses, x_origin, ppm_t, px_per_mv, core_w_px)
+    page = (core_bool, ink, rows_y, spacing_px, pulses, x_origin, ppm_t, px_per_mv)
+    page += (core_w_px, line_w_px)
     layout = names[0]
     panels = _trace_plan(layout_plan(layout), *page)
     if len(names) > 1:
@@ -464,6 +467,7 @@ def _trace_plan(
     ppm_t: float,
     px_per_mv: float,
     line_w_px: float,
+    ink_w_px: float,
 ) -> list[Panel]:
     """Trace every panel of a layout; a row's 0 mV line is its pulse's foot, else its mode."""
     panels: list[Panel] = []
@@ -473,7 +477,7 @@ def _trace_plan(
         y_hi = int(y_row + (spacing_px if r == len(rows_y) - 1 else 0.85 * spacing_px))
         y_range = (y_lo, y_hi)
         row_panels = [
-            _trace_panel(core_bool, ink, spec, x_origin, ppm_t, y_row, y_range, line_w_px)
+            _trace_panel(core_bool, ink, spec, x_origin, ppm_t, y_row, y_range, line_w_px, ink_w_px)
             for spec in plan
             if spec.row == r
         ]
@@ -589,8 +593,12 @@ def _trace_panel(
     y_row: float,
     y_range: tuple[int, int],
     line_w_px: float,
+    ink_w_px: float,
 ) -> Panel:
-    """Viterbi-trace one panel, then continue the path to the panel's edges.
+    """Viterbi-trace one panel, continue the path to the panel's edges, re-read steep strokes.
+
+    ``ink_bool`` is the thinned ink (lines ``line_w_px`` wide); steep strokes are re-read row
+    by row on the darkness ``ink``, where the pen is ``ink_w_px`` wide.
 
     The Viterbi path keeps a line width off an edge shared with another panel (separator ticks
     and the other panel's line cap live there); the path is continued into that margin only
@@ -617,6 +625,8 @@ def _trace_panel(
     t, b, c = extend_path(cols, top, bottom, centroid, path, line_w_px)
     found = np.isfinite(c)
     x, y = _drop_stray_ends(*path_points_px(t, b, c, line_w_px), 5.0 * ppm_t)
+    col_y = path_values_px(t, b, c, line_w_px)
+    x, y = refine_steep_px(x, y, col_y, ink[ya:yb, xa:xb], ink_w_px)
     step = np.abs(np.diff(c[found])) if found.sum() > 1 else np.zeros(1)
     confidence = float(found.mean() * np.mean(step <= 4 * line_w_px + 2)) if found.any() else 0.0
     return Panel(lead, spec.row, t0_s, t1_s, y_row, x + xa, y + ya, confidence, spec.strip)

@@ -15,6 +15,9 @@ MAX_CANDIDATES = 8
 START_PULL = 20.0  # the first column has no neighbour: keep it off labels and pulses above
 # a run this many line widths tall is a steep stroke, read as two points (see path_points_px)
 STEEP_RUN_LINES = 4.0
+# a stroke climbing this many px per column is re-read row by row (see refine_steep_px)
+ROW_READ_MIN_SLOPE = 3.0
+ROW_READ_MAX_SHIFT_PX = 1.0  # a row's reading this far from the column path is something else
 
 
 def thin_core(ink_bool: np.ndarray, line_w_px: float) -> tuple[np.ndarray, float]:
@@ -265,3 +268,112 @@ def extend_path(
                 break
             t[i], b[i], c[i] = top[k], bottom[k], centroid[k]
     return t, b, c
+
+
+def _steep_stretches(col_y: np.ndarray) -> list[np.ndarray]:
+    """Columns of each run of adjacent columns over which the path climbs (falls) steeply."""
+    cols = np.flatnonzero(np.isfinite(col_y))
+    dy = np.diff(col_y[cols])
+    steep = (np.diff(cols) == 1) & (np.abs(dy) > ROW_READ_MIN_SLOPE)
+    direction = np.where(steep, np.sign(dy), 0)
+    out = []
+    k = 0
+    while k < len(steep):
+        j = k
+        while j + 1 < len(steep) and direction[j + 1] == direction[k]:
+            j += 1
+        if steep[k]:
+            out.append(cols[k : j + 2])
+        k = j + 1
+    return out
+
+
+def refine_steep_px(
+    x: np.ndarray, y: np.ndarray, col_y: np.ndarray, ink: np.ndarray, line_w_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Path points (x, y) with each steep stroke re-read row by row.
+
+    A stroke that climbs many pixels per column is poorly timed by column runs (a column holds
+    a long piece of it), but every pixel row it crosses holds a short run across it whose two
+    half-darkness edges place it to a fraction of a pixel. Strokes are found on ``col_y`` (the
+    path's one y per column, :func:`path_values_px`); ``ink`` is the panel's darkness and
+    ``line_w_px`` the pen's full width. Near an apex the rising and falling strokes merge in
+    one run: the column path says on which side the other stroke lies, and the run's outer
+    edge + half the single stroke's width (measured on the panel's lone rows) places this one.
+    The last line width below an apex or over a foot is left to the column points, as is any
+    row whose reading lies over a pixel from the column path (another object). The column
+    points the rows replace are dropped; x stays sorted.
+    """
+    stretches = _steep_stretches(col_y)
+    if not stretches:
+        return x, y
+    margin = line_w_px / 2 + 1
+    rows_l, xe_l, sid_l = [], [], []
+    for i, c in enumerate(stretches):
+        ys = col_y[c]
+        rows = np.arange(np.ceil(ys.min() + margin), np.floor(ys.max() - margin) + 1)
+        order = np.argsort(ys)
+        rows_l.append(rows)
+        xe_l.append(np.interp(rows, ys[order], c[order].astype(np.float64)))
+        sid_l.append(np.full(len(rows), i))
+    rows, xe, sid = np.concatenate(rows_l), np.concatenate(xe_l), np.concatenate(sid_l)
+    reach = int(np.ceil(2 * line_w_px + 2))
+    win = 2 * reach + 1
+    a = np.round(xe).astype(int) - reach
+    inside = (a >= 0) & (a + win <= ink.shape[1]) & (rows >= 0) & (rows < ink.shape[0])
+    rows, xe, sid, a = rows[inside].astype(int), xe[inside], sid[inside], a[inside]
+    if len(rows) < 2:
+        return x, y
+    n, idx = len(rows), np.arange(win)
+    prof = ink[rows[:, None], a[:, None] + idx].astype(np.float64)
+    level = 0.5 * float(np.median(prof.max(axis=1)))
+    on = prof > level
+    # the run of ink nearest to the column path, and its sub-pixel half-darkness edges
+    k = np.where(on, np.abs(idx - (xe - a)[:, None]), np.inf).argmin(axis=1)
+    left_off = np.where(~on & (idx < k[:, None]), idx, -1).max(axis=1)
+    right_off = np.where(~on & (idx > k[:, None]), idx, win).min(axis=1)
+    valid = on[np.arange(n), k] & (left_off >= 0) & (right_off < win)
+    s0, e0 = np.clip(left_off + 1, 1, win - 1), np.clip(right_off - 1, 0, win - 2)
+    inner, outer = prof[np.arange(n), s0], prof[np.arange(n), s0 - 1]
+    xl = a + s0 - (inner - level) / np.maximum(inner - outer, 1e-9)
+    inner, outer = prof[np.arange(n), e0], prof[np.arange(n), e0 + 1]
+    xr = a + e0 + (inner - level) / np.maximum(inner - outer, 1e-9)
+    width = xr - xl
+    d_left, d_right = _other_crossings_px(col_y, rows, xe, reach)
+    far = 2 * line_w_px + 2
+    alone = valid & (d_left > far) & (d_right > far)
+    stroke_w = float(np.median(width[alone])) if alone.sum() >= 3 else line_w_px
+    near_l, near_r = d_left < stroke_w + 1, d_right < stroke_w + 1
+    xc = np.where(near_r, xl + stroke_w / 2, np.where(near_l, xr - stroke_w / 2, 0.5 * (xl + xr)))
+    good = valid & ~(near_l & near_r) & (near_l | near_r | (width <= stroke_w + 0.75))
+    good &= np.abs(xc - xe) <= ROW_READ_MAX_SHIFT_PX
+    rows, xc, sid = rows[good], xc[good], sid[good]
+    keep = np.ones(len(x), bool)
+    for i, c in enumerate(stretches):
+        mine = rows[sid == i]
+        if len(mine):
+            covered = (y >= mine.min() - 0.5) & (y <= mine.max() + 0.5)
+            keep &= ~((x > c[0] - 0.5) & (x < c[-1] + 0.5) & covered)
+    xo = np.concatenate([x[keep], xc])
+    yo = np.concatenate([y[keep], rows.astype(np.float64)])
+    order = np.argsort(xo, kind="stable")
+    return xo[order], yo[order]
+
+
+def _other_crossings_px(
+    col_y: np.ndarray, rows: np.ndarray, xe: np.ndarray, reach: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (px) from each ``xe`` to the nearest other crossing of the column path with its
+    row, to the left and to the right (inf where none lies within ``reach`` columns)."""
+    cc = np.floor(xe).astype(int)[:, None] + np.arange(-reach, reach + 1)
+    ok = (cc >= 0) & (cc + 1 < len(col_y))
+    ya = np.where(ok, col_y[np.clip(cc, 0, len(col_y) - 1)], np.nan)
+    yb = np.where(ok, col_y[np.clip(cc + 1, 0, len(col_y) - 1)], np.nan)
+    r = rows[:, None].astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        crosses = (np.fmin(ya, yb) <= r) & (np.fmax(ya, yb) >= r) & (ya != yb)
+        dist = np.where(crosses, cc + (r - ya) / (yb - ya), np.nan) - xe[:, None]
+    other = np.abs(dist) > 1e-6
+    d_right = np.where(other & (dist > 0), dist, np.inf).min(axis=1)
+    d_left = np.where(other & (dist < 0), -dist, np.inf).min(axis=1)
+    return d_left, d_right
