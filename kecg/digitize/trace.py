@@ -300,8 +300,8 @@ def refine_steep_px(
     ``line_w_px`` the pen's full width. Near an apex the rising and falling strokes merge in
     one run: the column path says on which side the other stroke lies, and the run's outer
     edge + half the single stroke's width (measured on the panel's lone rows) places this one.
-    The last line width below an apex or over a foot is left to the column points, as is any
-    row whose reading lies over a pixel from the column path (another object). The column
+    Half a line width + 1 px below an apex or above a foot is left to the column points, as is
+    any row whose reading lies over a pixel from the column path (another object). The column
     points the rows replace are dropped; x stays sorted.
     """
     stretches = _steep_stretches(col_y)
