@@ -276,16 +276,9 @@ def _steep_stretches(col_y: np.ndarray) -> list[np.ndarray]:
     dy = np.diff(col_y[cols])
     steep = (np.diff(cols) == 1) & (np.abs(dy) > ROW_READ_MIN_SLOPE)
     direction = np.where(steep, np.sign(dy), 0)
-    out = []
-    k = 0
-    while k < len(steep):
-        j = k
-        while j + 1 < len(steep) and direction[j + 1] == direction[k]:
-            j += 1
-        if steep[k]:
-            out.append(cols[k : j + 2])
-        k = j + 1
-    return out
+    edges = np.flatnonzero(np.diff(direction)) + 1
+    starts, ends = np.r_[0, edges], np.r_[edges, len(direction)]
+    return [cols[a : b + 1] for a, b in zip(starts, ends, strict=True) if b > a and direction[a]]
 
 
 def refine_steep_px(
