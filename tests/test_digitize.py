@@ -95,6 +95,28 @@ def test_geometry_matches_sidecar(rendered, digitized) -> None:
             assert abs(result.x_origin_px - meta["panels"][0]["x_start_px"]) < 0.25
 
 
+@pytest.mark.parametrize(
+    ("plan_row", "render_seed", "dpi"), [(2, 103, 100), (3, 103, 110), (0, 105, 100)]
+)
+def test_scan_at_100_dpi_starts_its_rows_on_the_grid(
+    plan_row: int, render_seed: int, dpi: int
+) -> None:
+    """A scanner's blur makes a row's ink start 1.0 to 1.6 px early at 4 px/mm: more than a
+    quarter mm, so t = 0 once stayed there (12 ms late traces, 0 dB on two cohort scans)."""
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[plan_row], SEED, plan_row)
+    image, meta = render_ecg(
+        ecg.signal_mv, 500.0, rng=np.random.default_rng(render_seed), layout="3x4+1", dpi=dpi,
+        gain_mm_mv=10.0, artifacts="scan",
+    )  # fmt: skip
+    result = digitize_array(rgb_of(image), "scan")
+    first = meta["panels"][0]
+    start = np.asarray(meta["page_to_image"]) @ (first["x_start_px"], first["baseline_y_px"], 1.0)
+    h, w = image.shape[:2]
+    derotate = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -result.rotation_deg, 1.0)
+    x_start_px = (derotate @ (*(start[:2] / start[2]), 1.0))[0]  # in the de-rotated image
+    assert abs(result.x_origin_px - x_start_px) < 0.25
+
+
 def test_grid_phase_is_sub_pixel() -> None:
     pitch_px, phase_px = 7.874, 3.3
     profile = np.zeros(2000)

@@ -71,6 +71,7 @@ GRID_MIN_CONTRAST = 10.0
 GRID_PRINTED_CONTRAST = 30.0  # along either axis: a grid is printed (grid-less pages: 22 at most)
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
+GRID_SNAP_MIN_PX = 2.0  # ... or this close: blur moves ink ends by about a pixel at any dpi
 SHADED_LEVEL = 0.9  # trace pixels paler than this share of the darkest are shaded edges
 PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
 # grid lines this dark relative to the trace (a grey grid under a navy pen) cut holes into it:
@@ -392,13 +393,16 @@ def _shaded_edges(darkness: np.ndarray, ink_bool: np.ndarray) -> bool:
 
 
 def _snap_to_grid(x_px: float, phase_px: float, pitch_px: float) -> float:
-    """``x_px`` moved onto the nearest grid line if one lies within ``GRID_SNAP_MM``.
+    """``x_px`` moved onto the nearest grid line if one lies within ``GRID_SNAP_MM`` (at least
+    ``GRID_SNAP_MIN_PX``).
 
     Printers start each row on a grid line; the grid's phase (all its lines together) places
-    that line to a few hundredths of a pixel, the ink ends of the trace only to a fraction of one.
+    that line to a few hundredths of a pixel, the ink ends of the trace only to about a pixel:
+    a scanner's blur widens them, by 0.6 px on our scans and up to 1.6 px at 4 px/mm, where a
+    quarter mm is a single pixel.
     """
     line = phase_px + round((x_px - phase_px) / pitch_px) * pitch_px
-    return line if abs(line - x_px) <= GRID_SNAP_MM * pitch_px else x_px
+    return line if abs(line - x_px) <= max(GRID_SNAP_MM * pitch_px, GRID_SNAP_MIN_PX) else x_px
 
 
 def _time_axis_from_ends(
