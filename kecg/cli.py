@@ -56,9 +56,12 @@ def _digitize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from kecg.digitize import digitize_files, draw_overlay
+    from kecg.digitize.core import LOWPASS_HZ
 
     paths = [Path(p) for p in args.images]
-    qc = digitize_files(paths, [p.stem for p in paths], args.out, jobs=args.jobs, fmt=args.format)
+    lowpass_hz = LOWPASS_HZ if args.lowpass_hz is None else (args.lowpass_hz or None)
+    qc = digitize_files(paths, [p.stem for p in paths], args.out, jobs=args.jobs, fmt=args.format,
+                        lowpass_hz=lowpass_hz)  # fmt: skip
     qc.to_csv(Path(args.out) / "digitize_qc.csv", index=False)
     if args.overlay:
         for path, status in zip(paths, qc["status"], strict=True):
@@ -144,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", choices=["wfdb", "csv"], default="wfdb")
     p.add_argument("--overlay", action="store_true", help="also write <id>_overlay.png")
+    p.add_argument("--lowpass-hz", type=float, help="smoothing low-pass (default 50; 0 = off)")
     p.add_argument("--jobs", type=int, default=0, help="worker processes; 0 = all cores")
     p.set_defaults(func=_digitize)
 

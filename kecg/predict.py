@@ -27,6 +27,7 @@ from tqdm import tqdm
 from kecg.beats.delineate import FIDUCIALS
 from kecg.beats.record import MedianBeat, record_median_beat, record_rpeaks
 from kecg.digitize import digitize_image, select_leads
+from kecg.digitize.core import LOWPASS_HZ
 from kecg.digitize.load import IMAGE_SUFFIXES
 from kecg.evaluate.metrics import BIN_LABELS, HYPER_MMOL_L, k_bin
 from kecg.features import CLINICAL_FEATURES, STATISTICAL_FEATURES, feature_table
@@ -91,9 +92,11 @@ def p_hyper(k_pred: np.ndarray, calibration: dict, cut_mmol_l: float = HYPER_MMO
 
 
 def preprocessing_from_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The ``extract_leads`` and ``beats`` settings a new input must go through, from params."""
+    """The digitizer's low-pass and the ``extract_leads`` and ``beats`` settings a new input
+    must go through, from params."""
     beats = params["beats"]
     return {
+        "digitize_lowpass_hz": params.get("digitize", {}).get("lowpass_hz", LOWPASS_HZ),
         "extract_leads": list(params["extract_leads"]["leads"]),
         "extract_fs_hz": float(params["extract_leads"].get("fs_hz", 500.0)),
         "leads": list(beats["leads"]),
@@ -196,7 +199,8 @@ def input_median_beat(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        record, _ = digitize_image(path)
+        lowpass_hz = preprocessing.get("digitize_lowpass_hz", LOWPASS_HZ)
+        record, _ = digitize_image(path, lowpass_hz=lowpass_hz)
     elif suffix in RECORD_SUFFIXES:
         record = load_record(path, fs_hz)
     else:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from kecg.digitize import digitize_files, draw_overlay
+from kecg.digitize.core import LOWPASS_HZ
 from kecg.params import load_params
 
 REPORT = Path("data/interim/ingest_report.csv")
@@ -22,7 +23,8 @@ def main() -> int:
     report = pd.read_csv(REPORT)
     todo = report[(report["kind"] == "image") & (report["fate"] != "rejected")]
     qc = digitize_files(list(todo["path"]), list(todo["ecg_id"]), OUT_DIR, jobs=params["jobs"],
-                        max_megapixels=cfg.get("max_megapixels", 100.0))  # fmt: skip
+                        max_megapixels=cfg.get("max_megapixels", 100.0),
+                        lowpass_hz=cfg.get("lowpass_hz", LOWPASS_HZ))  # fmt: skip
     qc.to_csv(QC_CSV, index=False)
     ok = (qc["status"] == "ok").to_numpy()
     done = todo[ok].head(cfg.get("n_overlays", 3))

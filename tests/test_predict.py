@@ -17,6 +17,7 @@ from kecg.evaluate import HYPER_MMOL_L
 from kecg.predict import (
     ModelArtifactError,
     calibrate,
+    input_median_beat,
     interval,
     interval_coverage,
     load_models,
@@ -84,6 +85,17 @@ def batch(tiny: tuple[Path, list[Path]]) -> pd.DataFrame:
         record,
     ]
     return predict_files(inputs, load_models(root / "models"), jobs=1, progress=False)
+
+
+def test_new_images_are_digitized_with_the_training_low_pass(tiny) -> None:
+    """The models' manifest carries ``digitize.lowpass_hz``: a scan is read as in training."""
+    root, images = tiny
+    pre = load_models(root / "models").preprocessing
+    assert pre["digitize_lowpass_hz"] == 50.0
+    smooth = input_median_beat(images[0], pre).beat_mv
+    raw = input_median_beat(images[0], pre | {"digitize_lowpass_hz": None}).beat_mv
+    jitter = np.abs(np.diff(raw, n=2, axis=1)).mean() / np.abs(np.diff(smooth, n=2, axis=1)).mean()
+    assert jitter > 1.2
 
 
 def test_bad_inputs_each_get_their_reason(batch: pd.DataFrame) -> None:

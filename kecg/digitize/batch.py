@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from kecg.digitize.core import DigitizeError, digitize_array
+from kecg.digitize.core import LOWPASS_HZ, DigitizeError, digitize_array
 from kecg.digitize.grid import rotate
 from kecg.digitize.load import ImageError, read_image
 from kecg.digitize.page import warp_to_flat
@@ -41,13 +41,15 @@ def digitize_file(
     out_dir: str | Path,
     fmt: str = "wfdb",
     max_megapixels: float = 100.0,
+    lowpass_hz: float | None = LOWPASS_HZ,
 ) -> dict:
     """Digitize one image and write ``out_dir/<ecg_id>`` (WFDB or CSV); returns its QC row.
 
     Never raises for a bad file: the row's ``status`` is ``failed`` and ``reason`` says why.
     """
     try:
-        result = digitize_array(read_image(path, max_megapixels=max_megapixels), ecg_id)
+        rgb = read_image(path, max_megapixels=max_megapixels)
+        result = digitize_array(rgb, ecg_id, lowpass_hz=lowpass_hz)
     except (ImageError, DigitizeError) as exc:
         return _failed(ecg_id, str(exc))
     except Exception as exc:  # one odd image must never stop the batch
@@ -80,6 +82,7 @@ def digitize_files(
     jobs: int = 0,
     fmt: str = "wfdb",
     max_megapixels: float = 100.0,
+    lowpass_hz: float | None = LOWPASS_HZ,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Digitize every image over ``jobs`` processes (0 = all cores); the QC table, input order.
@@ -87,7 +90,8 @@ def digitize_files(
     Failures are reported on stderr with the file name and reason and kept in the table.
     """
     tasks = [
-        (str(p), e, str(out_dir), fmt, max_megapixels) for p, e in zip(paths, ecg_ids, strict=True)
+        (str(p), e, str(out_dir), fmt, max_megapixels, lowpass_hz)
+        for p, e in zip(paths, ecg_ids, strict=True)
     ]
     workers = min(n_jobs(jobs), max(1, len(tasks)))
     bar = tqdm(total=len(tasks), desc="digitize", unit="img", disable=not progress)

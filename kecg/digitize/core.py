@@ -5,7 +5,7 @@ extent and grid pitch → calibration pulses (0 mV line from the pulse top, scal
 grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase;
 without a grid, both ends of the rows) → layout from the row count → Viterbi trace per panel (six
 rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → px to mV and s → rhythm
-strips → 40 Hz low-pass. Every failure raises :class:`DigitizeError` with the reason the QC
+strips → 50 Hz low-pass. Every failure raises :class:`DigitizeError` with the reason the QC
 table shows.
 """
 
@@ -77,7 +77,9 @@ PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to 
 # grid lines this dark relative to the trace (a grey grid under a navy pen) cut holes into it:
 # the grid is then taken out a second time knowing the trace's darkness (see remove_grid)
 GRID_NEAR_TRACE = 0.6
-LOWPASS_HZ = 40.0  # the display filter printed on most ECG reports
+# smooths pen jitter; 40 Hz (a common display filter) cut real QRS detail: on true signals
+# alone it caps the median SNR at 25.9 dB (our cohort) and 21.4 dB (LUDB records), 50 Hz at 31/24
+LOWPASS_HZ = 50.0
 
 
 class DigitizeError(ValueError):
