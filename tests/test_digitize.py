@@ -95,6 +95,18 @@ def test_geometry_matches_sidecar(rendered, digitized) -> None:
             assert abs(result.x_origin_px - meta["panels"][0]["x_start_px"]) < 0.25
 
 
+def _page(
+    plan_row: int, render_seed: int, dpi: int, artifacts: str
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A 3x4+1 page at 10 mm/mV of the test cohort's ECG ``plan_row``: (true mV, image, sidecar)."""
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[plan_row], SEED, plan_row)
+    rng = np.random.default_rng(render_seed)
+    image, meta = render_ecg(
+        ecg.signal_mv, 500.0, rng=rng, layout="3x4+1", dpi=dpi, gain_mm_mv=10.0, artifacts=artifacts
+    )
+    return ecg.signal_mv, image, meta
+
+
 @pytest.mark.parametrize(
     ("plan_row", "render_seed", "dpi"), [(2, 103, 100), (3, 103, 110), (0, 105, 100)]
 )
@@ -103,11 +115,7 @@ def test_scan_at_100_dpi_starts_its_rows_on_the_grid(
 ) -> None:
     """A scanner's blur makes a row's ink start 1.0 to 1.6 px early at 4 px/mm: more than a
     quarter mm, so t = 0 once stayed there (12 ms late traces, 0 dB on two cohort scans)."""
-    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[plan_row], SEED, plan_row)
-    image, meta = render_ecg(
-        ecg.signal_mv, 500.0, rng=np.random.default_rng(render_seed), layout="3x4+1", dpi=dpi,
-        gain_mm_mv=10.0, artifacts="scan",
-    )  # fmt: skip
+    _, image, meta = _page(plan_row, render_seed, dpi, "scan")
     result = digitize_array(rgb_of(image), "scan")
     first = meta["panels"][0]
     start = np.asarray(meta["page_to_image"]) @ (first["x_start_px"], first["baseline_y_px"], 1.0)
@@ -510,11 +518,7 @@ def test_photo_is_flattened_before_digitizing(plan_row: int, render_seed: int, d
     converging. Flattened, the grid pitch along x and y (they differ: perspective changes the
     aspect) matches the sidecar's map at the page centre to 0.1 %.
     """
-    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[plan_row], SEED, plan_row)
-    image, meta = render_ecg(
-        ecg.signal_mv, 500.0, rng=np.random.default_rng(render_seed), layout="3x4+1", dpi=dpi,
-        gain_mm_mv=10.0, artifacts="photo",
-    )  # fmt: skip
+    true_mv, image, meta = _page(plan_row, render_seed, dpi, "photo")
     result = digitize_array(rgb_of(image), "photo")
     assert result.qc["page_flattened"] and result.flattening is not None
     page_to_flat = result.flattening[0] @ np.asarray(meta["page_to_image"])
@@ -522,7 +526,7 @@ def test_photo_is_flattened_before_digitizing(plan_row: int, render_seed: int, d
     scale_x, scale_y = _local_scale(page_to_flat, w / 2, h / 2)
     assert result.qc["px_per_mm"] == pytest.approx(scale_x * meta["px_per_mm"], rel=0.003)
     assert result.qc["px_per_mm_y"] == pytest.approx(scale_y * meta["px_per_mm"], rel=0.003)
-    true = Record(ecg.signal_mv, 500.0, LEADS)
+    true = Record(true_mv, 500.0, LEADS)
     snr = record_snr_db(true, result.record, shown_intervals_s(meta))
     assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB["photo"], snr
 
@@ -537,11 +541,7 @@ def test_photo_cropped_inside_the_sheet_is_refused(
     """No edge of the sheet shows, so the perspective stays: the rows get a wrong time axis
     (-3.2 dB median SNR over 51 such crops). The grid's pitch changing across the page, or
     limb leads that break Einthoven's identity, refuse the image instead (40 of those 51)."""
-    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[plan_row], SEED, plan_row)
-    image, meta = render_ecg(
-        ecg.signal_mv, 500.0, rng=np.random.default_rng(render_seed), layout="3x4+1", dpi=dpi,
-        gain_mm_mv=10.0, artifacts="photo",
-    )  # fmt: skip
+    _, image, meta = _page(plan_row, render_seed, dpi, "photo")
     (x0, y0), (x1, y1) = np.sort(sheet_corners(meta), axis=0)[[0, -1]]
     dx, dy = 0.04 * (x1 - x0), 0.04 * (y1 - y0)
     crop = rgb_of(image)[int(y0 + dy) : int(y1 - dy), int(x0 + dx) : int(x1 - dx)]
