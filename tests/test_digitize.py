@@ -231,6 +231,20 @@ def test_steep_strokes_are_timed_row_by_row(pen_px: int, sigma_px: float, apex_x
     assert rows_px < 0.5 * cols_px
 
 
+def test_path_keeps_the_tall_run_of_a_stroke_over_a_fragment_nearer_the_baseline() -> None:
+    """The chosen runs of column 1418 of a 137 dpi clean page (p0025_e2 V5 of the seed-1
+    cohort, R wave 80 px tall, baseline at 877): the column holds the falling stroke (796-852)
+    and a 4 px fragment of the pen's edge under it (855-858). Both touch the runs of the
+    columns either side, and the fragment lies nearer the baseline: it was chosen, and the
+    apex read 58 px low. The long run shares more rows with its neighbours and wins."""
+    cols = np.array([0, 1, 1, 2])
+    top = np.array([796.0, 796.0, 855.0, 797.0])
+    bottom = np.array([866.0, 852.0, 858.0, 877.0])
+    centroid = 0.5 * (top + bottom)
+    t, b, _ = viterbi_trace(cols, top, bottom, centroid, 3, 877.0, 0.4 / 5.4)
+    assert (t[1], b[1]) == (796.0, 852.0)
+
+
 def test_apex_whose_top_spans_several_columns_is_read_at_its_top() -> None:
     """The chosen runs of an R wave on a 298 dpi clean page (p0008_e1 V6 of the seed-1 cohort,
     thin core 3 px) and the true trace at each column centre. The apex row 339 is shared by

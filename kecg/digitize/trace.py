@@ -13,6 +13,8 @@ import numpy as np
 
 MAX_CANDIDATES = 8
 START_PULL = 20.0  # the first column has no neighbour: keep it off labels and pulses above
+# reward (cost −) per pixel row two consecutive runs share: see viterbi_trace
+OVERLAP_REWARD = 0.1
 # a run this many line widths tall is a steep stroke, read as two points (see path_points_px)
 STEEP_RUN_LINES = 4.0
 # a stroke climbing this many px per column is re-read row by row (see refine_steep_px)
@@ -77,10 +79,16 @@ def viterbi_trace(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cheapest left-to-right path, one run per non-empty column.
 
-    Cost = vertical gap between consecutive runs (0 when they touch) + ``pull_per_px``·distance
-    of the run centroid from ``baseline_px`` (``START_PULL`` times stronger in the first column,
-    which has no predecessor to anchor it). Returns per column (length ``n_cols``) the chosen
-    run's top, bottom and centroid, NaN where a column has no candidate.
+    Cost = vertical gap between consecutive runs (0 when they touch), less ``OVERLAP_REWARD``
+    per pixel row they share, + ``pull_per_px``·distance of the run centroid from
+    ``baseline_px`` (``START_PULL`` times stronger in the first column, which has no
+    predecessor to anchor it). The reward lets the long run of a QRS stroke win over a
+    fragment of ink beside it that touches the same neighbours and lies nearer the baseline
+    (a pen edge at low dpi; measured on the seed-1 cohorts, 83 pages each: +0.37 dB mean per
+    lead on clean pages, +0.57 on scans, +0.60 on photos, against no reward; 0.2 gained a
+    little more on scans but lost leads on clean pages). Returns per column (length
+    ``n_cols``) the chosen run's top, bottom and centroid, NaN where a column has no
+    candidate.
     """
     out = np.full((3, n_cols), np.nan)
     if len(cols) == 0:
@@ -102,9 +110,8 @@ def viterbi_trace(
     ri, ki = row_of_col[cols[keep]], rank[keep]
     t[ri, ki], b[ri, ki], c[ri, ki] = top[keep], bottom[keep], centroid[keep]
     node = np.where(np.isnan(c), np.inf, pull_per_px * np.abs(c - baseline_px))
-    gap = np.maximum(
-        _gap_px(t[:-1, :, None], b[:-1, :, None], t[1:, None, :], b[1:, None, :]), 0.0
-    )  # (n - 1, from, to)
+    gap = _gap_px(t[:-1, :, None], b[:-1, :, None], t[1:, None, :], b[1:, None, :])
+    gap = np.maximum(gap, 0.0) - OVERLAP_REWARD * np.maximum(1.0 - gap, 0.0)  # (n - 1, from, to)
     gap[np.isnan(gap)] = np.inf
     cost = START_PULL * node[0]
     back = np.zeros((n, k_max), np.int64)
