@@ -82,6 +82,19 @@ def test_second_repro_does_nothing(synthetic_project: Path) -> None:
     assert "Running stage" not in out, out
 
 
+def test_bytecode_beside_the_code_is_not_a_dependency(synthetic_project: Path) -> None:
+    """Python writes ``__pycache__`` into ``kecg/`` of a user's clone as stages import it; were
+    it hashed with the code, the next ``dvc status`` would call every stage changed."""
+    cache = synthetic_project / "kecg" / "io" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "records.cpython-311.pyc").write_bytes(b"bytecode")
+    try:
+        out = _run(synthetic_project, "dvc", "status")
+    finally:
+        shutil.rmtree(cache)
+    assert "changed" not in out, out
+
+
 def test_experiment_reruns_only_the_model_stages(synthetic_project: Path) -> None:
     out = _run(synthetic_project, "dvc", "exp", "run", "-S", "beta=2.0")
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
