@@ -79,8 +79,8 @@ def viterbi_trace(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cheapest left-to-right path, one run per non-empty column.
 
-    Cost = vertical gap between consecutive runs (0 when they touch), less ``OVERLAP_REWARD``
-    per pixel row they share, + ``pull_per_px``·distance of the run centroid from
+    Cost = rows between consecutive runs (:func:`_gap_px`, 0 once they share a row), less
+    ``OVERLAP_REWARD`` per pixel row they share, + ``pull_per_px``·distance of the run centroid from
     ``baseline_px`` (``START_PULL`` times stronger in the first column, which has no
     predecessor to anchor it). The reward lets the long run of a QRS stroke win over a
     fragment of ink beside it that touches the same neighbours and lies nearer the baseline
@@ -111,8 +111,8 @@ def viterbi_trace(
     t[ri, ki], b[ri, ki], c[ri, ki] = top[keep], bottom[keep], centroid[keep]
     node = np.where(np.isnan(c), np.inf, pull_per_px * np.abs(c - baseline_px))
     gap = _gap_px(t[:-1, :, None], b[:-1, :, None], t[1:, None, :], b[1:, None, :])
-    gap = np.maximum(gap, 0.0) - OVERLAP_REWARD * np.maximum(1.0 - gap, 0.0)  # (n - 1, from, to)
-    gap[np.isnan(gap)] = np.inf
+    link = np.maximum(gap, 0.0) - OVERLAP_REWARD * np.maximum(1.0 - gap, 0.0)  # (n - 1, from, to)
+    link[np.isnan(link)] = np.inf
     cost = START_PULL * node[0]
     back = np.zeros((n, k_max), np.int64)
     # stretches of one-candidate columns (most of a clean trace) need no search: sum them up
@@ -122,11 +122,11 @@ def viterbi_trace(
     while i < n:
         if single[i - 1] and single[i]:
             j = stretch_end[i]
-            step = gap[i - 1 : j - 1, 0, 0].sum() + node[i:j, 0].sum()
+            step = link[i - 1 : j - 1, 0, 0].sum() + node[i:j, 0].sum()
             cost = np.where(np.arange(k_max) == 0, cost[0] + step, np.inf)
             i = j
             continue
-        total = cost[:, None] + gap[i - 1]
+        total = cost[:, None] + link[i - 1]
         back[i] = total.argmin(axis=0)
         cost = total.min(axis=0) + node[i]
         i += 1
