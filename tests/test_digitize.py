@@ -618,7 +618,9 @@ def test_pale_calibration_pulses_are_found(render_seed: int) -> None:
 
     They fall below the trace's binarisation threshold, and the old code found 0 of 4. Missed
     pulses cost the scale on pages without a grid and, on one scan, put the time origin 1.66 mm
-    late (from the ink ends, which then included the pulse).
+    late (from the ink ends, which then included the pulse). On the red grid the first row then
+    took the trace's ink at its far end for a pulse standing on its head (height -23 px), which
+    put that row's four leads 1.3 mV low (-17 to -24 dB).
     """
     ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[1], SEED, 1)
     rng = np.random.default_rng(render_seed)
@@ -631,6 +633,57 @@ def test_pale_calibration_pulses_are_found(render_seed: int) -> None:
     true = Record(ecg.signal_mv, 500.0, LEADS)
     snr = record_snr_db(true, result.record, shown_intervals_s(meta))
     assert np.median(list(snr.values())) > MIN_MEDIAN_SNR_DB["clean"], snr
+    assert min(snr.values()) > 5.0, snr
+
+
+def test_a_row_pulse_at_another_gain_is_not_its_0_mv_line() -> None:
+    """Row 0's pulse redrawn 20 mm tall on a 10 mm/mV page (others 10 mm).
+
+    A row's 0 mV line is read 1 mV below its pulse's top. On a cohort scan two lines of a grid
+    left on a blank margin, 20 mm apart, passed for that row's pulse: its leads read 1 mV low,
+    SNR -17 dB, and nothing was flagged. The pulse that disagrees with the page's gain is
+    dropped and the row falls back to its isoelectric line.
+    """
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[0], SEED, 0)
+    rng = np.random.default_rng(100)
+    image, meta = render_ecg(ecg.signal_mv, 500.0, rng=rng, layout="3x4+1", dpi=150)
+    assert meta["rotation_deg"] == 0.0 and meta["gain_mm_mv"] == 10.0
+    ppm, cal = meta["px_per_mm"], meta["calibration"][0]
+    x_a, x_b, y = (round(cal[k]) for k in ("x_start_px", "x_end_px", "baseline_y_px"))
+    image[y - round(12 * ppm) : y - 2, x_a - 3 : x_b + 4] = 255
+    top = y - round(20 * ppm)
+    outline = np.array([(x_a, y), (x_a, top), (x_b, top), (x_b, y)], np.int32)
+    cv2.polylines(image, [outline], False, (0, 0, 0), meta["trace_width_px"] + 1)
+    result = digitize_array(rgb_of(image), "tall_pulse")
+    assert result.qc["n_cal_pulses"] == 3 and result.qc["gain_mm_mv"] == 10.0
+    read = result.record.standard12().signal_mv
+    for p in meta["panels"]:
+        if p["row"] == 0:  # its isoelectric line: within 0.05 mV of 0 mV here (was 1 mV off)
+            span = slice(round(p["t_start_s"] * 500), round(p["t_end_s"] * 500))
+            error_mv = (
+                read[span, LEADS.index(p["lead"])] - ecg.signal_mv[span, LEADS.index(p["lead"])]
+            )
+            assert abs(np.median(error_mv)) < 0.05, (p["lead"], np.median(error_mv))
+
+
+def test_pulse_of_a_row_whose_ink_starts_at_a_footer_is_found() -> None:
+    """A footer line of settings printed under the last row, from the page's left margin.
+
+    The row's ink then starts at the footer, over 20 mm left of the pulse, where the pulse was
+    sought; the rhythm strip fell back to its isoelectric line, which on a cohort page lay
+    0.33 mV off its 0 mV (-0.1 dB). The row is searched again where the other rows' ink starts.
+    """
+    ecg = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[0], SEED, 0)
+    rng = np.random.default_rng(101)
+    image, meta = render_ecg(ecg.signal_mv, 500.0, rng=rng, layout="3x4+1", dpi=150)
+    ppm, cal = meta["px_per_mm"], meta["calibration"]
+    y = round(cal[3]["baseline_y_px"] + 0.35 * (cal[3]["baseline_y_px"] - cal[2]["baseline_y_px"]))
+    footer = "25 mm/s  10 mm/mV  0.05-100 Hz  60 Hz"
+    cv2.putText(image, footer, (round(2 * ppm), y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1)
+    result = digitize_array(rgb_of(image), "footer")
+    assert result.qc["n_cal_pulses"] == 4
+    strip_ii = result.record.standard12().signal_mv[:, LEADS.index("II")]
+    assert abs(np.median(strip_ii - ecg.signal_mv[:, LEADS.index("II")])) < 0.01  # was 0.044
 
 
 @pytest.mark.parametrize("render_seed", [101, 104])  # a pink grid; a blue grid

@@ -245,7 +245,7 @@ def calibration_pulse(
     foot = _pulse_foot(
         ink_bool, weight, (x_left, x_right), y0 + foot_i, line_w_px, px_per_mm, trace_after
     )
-    if foot is None:
+    if foot is None or foot <= y0 + top:  # a pulse stands up from its foot
         return None
     return Pulse(foot, foot - (y0 + top), line_w_px, x_left, x_right)
 
