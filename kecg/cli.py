@@ -59,7 +59,7 @@ def _digitize(args: argparse.Namespace) -> int:
     from kecg.digitize.core import LOWPASS_HZ
 
     paths = [Path(p) for p in args.images]
-    lowpass_hz = LOWPASS_HZ if args.lowpass_hz is None else (args.lowpass_hz or None)
+    lowpass_hz = LOWPASS_HZ if args.lowpass_hz is None else args.lowpass_hz
     qc = digitize_files(paths, [p.stem for p in paths], args.out, jobs=args.jobs, fmt=args.format,
                         lowpass_hz=lowpass_hz)  # fmt: skip
     qc.to_csv(Path(args.out) / "digitize_qc.csv", index=False)

@@ -132,7 +132,7 @@ def digitize_array(
 ) -> Digitized:
     """Digitize an RGB image array (see module doc); raises :class:`DigitizeError`.
 
-    ``lowpass_hz`` (None: off) smooths each printed stretch: a column of pixels spans several
+    ``lowpass_hz`` (None or 0: off) smooths each printed stretch: a column of pixels spans several
     samples, so sample-to-sample detail on paper is pen jitter, not signal.
     """
     rgb, page_to_flat = flatten_page(rgb)
@@ -243,7 +243,7 @@ def digitize_array(
     signal = _assemble(panels, x_origin, ppm_t, px_per_mv)
     if not np.isfinite(signal).any():
         raise DigitizeError(f"no trace followed in any panel (pen {pen_w_px:.0f} px wide)")
-    if lowpass_hz is not None:
+    if lowpass_hz:
         signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
     residual = identity_residual({lead: signal[:, i] for i, lead in enumerate(LEADS)})
