@@ -17,7 +17,7 @@ from kecg.digitize import (
     select_leads,
     shown_intervals_s,
 )
-from kecg.digitize.core import DigitizeError
+from kecg.digitize.core import DigitizeError, Panel, _assemble
 from kecg.digitize.grid import (
     darkness_maps,
     estimate_rotation_deg,
@@ -26,7 +26,8 @@ from kecg.digitize.grid import (
     remove_grid,
     rotate,
 )
-from kecg.digitize.layout import calibration_pulse
+from kecg.digitize.layout import calibration_pulse, layout_plan
+from kecg.digitize.load import read_image
 from kecg.digitize.trace import (
     column_runs,
     extend_path,
@@ -38,6 +39,7 @@ from kecg.digitize.trace import (
 )
 from kecg.io import LEADS, Record, read_record
 from kecg.synth import plan_cohort, synthesize_ecg
+from kecg.synth.cohort import _write_one
 from kecg.synth.kit import render_kit_page
 from kecg.synth.render import render_ecg
 
@@ -443,6 +445,41 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
     true = Record(signal_mv, 500.0, LEADS)
     snr = record_snr_db(true, digitized[0].record, {"II": [(0.0, 10.0)]})
     assert snr["II"] > MIN_MEDIAN_SNR_DB["clean"]
+
+
+def test_a_strip_never_takes_another_strips_lead(tmp_path) -> None:
+    """Cohort page p0011_e1 (seed 1): where its II strip crosses the V1 strip above, its R waves
+    follow V1's S waves to the band edge. The strip then matched V5's panel (0.39) better than
+    II's (0.85) and took V5: two strips read V5 and II kept its 2.5 s panel only."""
+    plan = plan_cohort(40, 1).to_dict("records")
+    index = next(i for i, row in enumerate(plan) if row["ecg_id"] == "p0011_e1")
+    for sub in ("signals", "images", "meta"):
+        (tmp_path / sub).mkdir()
+    _write_one((plan[index], 1, index, tmp_path, True, "clean", None, None, None, False))
+    result = digitize_array(read_image(tmp_path / "images" / "p0011_e1.png"))
+    assert [p.lead for p in result.panels if p.strip] == ["V1", "II", "V5"]
+    assert np.isfinite(result.record.standard12().signal_mv[:, LEADS.index("II")]).all()
+
+
+def test_a_strip_of_another_lead_is_read_as_that_lead() -> None:
+    """A 3×4+1 page whose rhythm strip prints V1, not II: the strip matches V1's panel."""
+    ppm, x0_px, px_per_mv, base_px = 8.0, 30.0, 80.0, 500.0
+    true = synthesize_ecg(plan_cohort(4, SEED).to_dict("records")[0], SEED, 0).signal_mv
+    t_s = np.arange(true.shape[0]) / 500.0
+
+    def panel(lead: str, t0_s: float, t1_s: float, mv: np.ndarray, strip: bool = False) -> Panel:
+        shown = (t_s >= t0_s) & (t_s < t1_s)
+        x_px = x0_px + t_s[shown] * 25.0 * ppm
+        return Panel(
+            lead, 0, t0_s, t1_s, base_px, x_px, base_px - mv[shown] * px_per_mv, 1.0, strip
+        )
+
+    grid = [panel(spec.lead, spec.t_start_s, spec.t_end_s, true[:, LEADS.index(spec.lead)])
+            for spec in layout_plan("3x4") if not spec.strip]  # fmt: skip
+    strip = panel("II", 0.0, 10.0, true[:, LEADS.index("V1")], strip=True)
+    signal = _assemble([*grid, strip], x0_px, ppm, px_per_mv)
+    assert strip.lead == "V1"
+    assert np.isfinite(signal[:, LEADS.index("V1")]).all()
 
 
 @pytest.mark.parametrize(

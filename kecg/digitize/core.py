@@ -723,8 +723,9 @@ def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: flo
     """(n, 12) mV: each panel in its own time span, rhythm strips over the whole 10 s.
 
     A strip keeps the layout's standard lead unless it clearly mismatches that lead's panel and
-    another 3×4 lead matches well (similar leads such as II and aVF must not swap). A strip
-    replaces its lead's short panel.
+    another 3×4 lead, one no other strip holds, matches well (similar leads such as II and aVF
+    must not swap; a strip misread where it crosses another row's trace must not take that
+    strip's lead and leave its own with 2.5 s). A strip replaces its lead's short panel.
     """
     n = round(DURATION_S * FS_HZ)
     signal = np.full((n, len(LEADS)), np.nan)
@@ -733,15 +734,17 @@ def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: flo
         if not p.strip:
             grid_mv[p.lead] = _panel_mv(p, x_origin, ppm_t, px_per_mv)
             signal[:, LEADS.index(p.lead)] = grid_mv[p.lead]
-    for p in panels:
-        if p.strip:
-            mv = _panel_mv(p, x_origin, ppm_t, px_per_mv)
-            errors = strip_lead_errors(mv, grid_mv)
-            if errors and errors.get(p.lead, np.inf) > STRIP_MATCH_MAX_ERROR:
-                best = min(errors, key=errors.get)
-                if errors[best] < STRIP_MATCH_MAX_ERROR:
-                    p.lead = best
-            signal[:, LEADS.index(p.lead)] = mv
+    strips = [p for p in panels if p.strip]
+    for p in strips:
+        mv = _panel_mv(p, x_origin, ppm_t, px_per_mv)
+        held = {q.lead for q in strips if q is not p}
+        errors = {k: e for k, e in strip_lead_errors(mv, grid_mv).items() if k not in held}
+        own = errors.get(p.lead, np.inf)
+        if errors and own > STRIP_MATCH_MAX_ERROR:
+            best = min(errors, key=errors.get)
+            if errors[best] < min(STRIP_MATCH_MAX_ERROR, 0.5 * own):
+                p.lead = best
+        signal[:, LEADS.index(p.lead)] = mv
     return signal
 
 
