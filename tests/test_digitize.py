@@ -92,6 +92,7 @@ def test_geometry_matches_sidecar(rendered, digitized) -> None:
         assert abs(result.rotation_deg - meta["rotation_deg"]) < 0.3
         assert result.qc["layout"] == meta["layout"]
         assert result.qc["gain_mm_mv"] == meta["gain_mm_mv"]
+        assert result.qc["crossing_leads"] == ""  # no two rows' traces meet on these pages
         if meta["rotation_deg"] == 0.0:  # page and image pixels coincide: t = 0 to 0.25 px
             # (no grid: t = 0 is the ink's end less half a pen, measured in whole pixels)
             assert abs(result.x_origin_px - meta["panels"][0]["x_start_px"]) < 0.25
@@ -447,10 +448,11 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
     assert snr["II"] > MIN_MEDIAN_SNR_DB["clean"]
 
 
-def test_a_strip_never_takes_another_strips_lead(tmp_path) -> None:
+def test_strips_that_cross_keep_their_leads_and_are_flagged(tmp_path) -> None:
     """Cohort page p0011_e1 (seed 1): where its II strip crosses the V1 strip above, its R waves
     follow V1's S waves to the band edge. The strip then matched V5's panel (0.39) better than
-    II's (0.85) and took V5: two strips read V5 and II kept its 2.5 s panel only."""
+    II's (0.85) and took V5: two strips read V5 and II kept its 2.5 s panel only. The two
+    strips' shared ink cannot be told apart: the QC names both leads."""
     plan = plan_cohort(40, 1).to_dict("records")
     index = next(i for i, row in enumerate(plan) if row["ecg_id"] == "p0011_e1")
     for sub in ("signals", "images", "meta"):
@@ -459,6 +461,7 @@ def test_a_strip_never_takes_another_strips_lead(tmp_path) -> None:
     result = digitize_array(read_image(tmp_path / "images" / "p0011_e1.png"))
     assert [p.lead for p in result.panels if p.strip] == ["V1", "II", "V5"]
     assert np.isfinite(result.record.standard12().signal_mv[:, LEADS.index("II")]).all()
+    assert result.qc["crossing_leads"] == "II V1"
 
 
 def test_a_strip_of_another_lead_is_read_as_that_lead() -> None:

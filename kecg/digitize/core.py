@@ -252,6 +252,7 @@ def digitize_array(
             f"limb leads disagree (Einthoven/Goldberger residual {residual:.2f}, unrelated "
             "leads read 1): the time axis or the rows were misread"
         )
+    crossing = _crossing_leads(panels, rows_y)
     conf = {lead: 0.0 for lead in LEADS}
     for p in panels:
         conf[p.lead] = max(conf[p.lead], p.confidence)
@@ -270,6 +271,7 @@ def digitize_array(
         "n_cal_pulses": n_pulses,
         "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
         "limb_identity_residual": round(residual, 3),
+        "crossing_leads": " ".join(crossing),
         "reason": "",
     }
     qc.update({f"conf_{lead}": round(conf[lead], 3) for lead in LEADS})
@@ -561,6 +563,31 @@ def _pick_layout(
         residual = identity_residual(signal)
         residuals[name] = residual if np.isfinite(residual) else np.inf
     return min(names, key=residuals.__getitem__)
+
+
+def _crossing_leads(panels: list[Panel], rows_y: np.ndarray) -> list[str]:
+    """Leads whose trace shares columns of ink with an adjacent row's trace.
+
+    Where the traces of two rows both pass the midline between them in the same pixel column
+    (tall QRS complexes crossing), their column runs merge and neither trace's extreme there
+    can be told from the other's: such a lead may be misread at those complexes.
+    """
+    crossing: set[str] = set()
+    for r in range(len(rows_y) - 1):
+        mid_px = 0.5 * (rows_y[r] + rows_y[r + 1])
+        upper = [p for p in panels if p.row == r]
+        lower = [p for p in panels if p.row == r + 1]
+        below = _columns_past(upper, mid_px, below=True)
+        above = _columns_past(lower, mid_px, below=False)
+        shared = np.intersect1d(below, above)
+        crossing.update(p.lead for p in upper + lower if np.isin(np.floor(p.x_px), shared).any())
+    return [lead for lead in LEADS if lead in crossing]
+
+
+def _columns_past(panels: list[Panel], y_px: float, below: bool) -> np.ndarray:
+    """The pixel columns where any of ``panels``' points lie below (or above) ``y_px``."""
+    past = [np.floor(p.x_px[(p.y_px > y_px) if below else (p.y_px < y_px)]) for p in panels]
+    return np.unique(np.concatenate(past)) if past else np.empty(0)
 
 
 def _shared_span_s(spec: PanelSpec, others: list[tuple[PanelSpec, ...]]) -> tuple[float, float]:
