@@ -31,7 +31,7 @@ def main() -> int:
     for ecg_id, path in zip(done["ecg_id"], done["path"], strict=True):
         draw_overlay(path, OVERLAY_DIR / f"{ecg_id}.png")
     fail_fraction = 1.0 - ok.mean() if len(qc) else 0.0
-    crossing = int(qc.get("crossing_leads", pd.Series(dtype=str)).fillna("").astype(bool).sum())
+    crossing = sum(isinstance(leads, str) and leads != "" for leads in qc["crossing_leads"])
     print(f"digitize: {int(ok.sum())}/{len(qc)} images ({fail_fraction:.1%} failed, {crossing} "
           f"with traces of two rows crossing: QC crossing_leads) -> {OUT_DIR}")  # fmt: skip
     return 1 if fail_fraction > cfg.get("max_fail_fraction", 0.05) else 0

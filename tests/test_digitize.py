@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -86,13 +87,13 @@ def digitized(rendered) -> list:
 
 
 def test_geometry_matches_sidecar(rendered, digitized) -> None:
-    for (_, _, _, meta), result in zip(rendered, digitized, strict=True):
+    for (_, signal_mv, _, meta), result in zip(rendered, digitized, strict=True):
         scale = np.sqrt(abs(np.linalg.det(np.asarray(meta["page_to_image"])[:2, :2])))
         assert result.px_per_mm_x == pytest.approx(meta["px_per_mm"] * scale, rel=0.01)
         assert abs(result.rotation_deg - meta["rotation_deg"]) < 0.3
         assert result.qc["layout"] == meta["layout"]
         assert result.qc["gain_mm_mv"] == meta["gain_mm_mv"]
-        assert result.qc["crossing_leads"] == ""  # no two rows' traces meet on these pages
+        assert result.qc["crossing_leads"].split() == _leads_crossing(signal_mv, meta)
         if meta["rotation_deg"] == 0.0:  # page and image pixels coincide: t = 0 to 0.25 px
             # (no grid: t = 0 is the ink's end less half a pen, measured in whole pixels)
             assert abs(result.x_origin_px - meta["panels"][0]["x_start_px"]) < 0.25
@@ -459,9 +460,31 @@ def test_strips_that_cross_keep_their_leads_and_are_flagged(tmp_path) -> None:
         (tmp_path / sub).mkdir()
     _write_one((plan[index], 1, index, tmp_path, True, "clean", None, None, None, False))
     result = digitize_array(read_image(tmp_path / "images" / "p0011_e1.png"))
-    assert [p.lead for p in result.panels if p.strip] == ["V1", "II", "V5"]
+    meta = json.loads((tmp_path / "meta" / "p0011_e1.json").read_text())
+    printed = [p["lead"] for p in meta["panels"] if p["t_end_s"] - p["t_start_s"] == 10.0]
+    assert [p.lead for p in result.panels if p.strip] == printed == ["V1", "II", "V5"]
     assert np.isfinite(result.record.standard12().signal_mv[:, LEADS.index("II")]).all()
-    assert result.qc["crossing_leads"] == "II V1"
+    true_mv = read_record(tmp_path / "signals" / "p0011_e1").standard12().signal_mv
+    assert result.qc["crossing_leads"].split() == _leads_crossing(true_mv, meta) == ["II", "V1"]
+
+
+def _leads_crossing(signal_mv: np.ndarray, meta: dict) -> list[str]:
+    """Leads whose printed trace meets an adjacent row's (within a pen width), from the truth."""
+    px_per_mv = meta["gain_mm_mv"] * meta["px_per_mm"]
+    t_s = np.arange(signal_mv.shape[0]) / 500.0
+    crossing = set()
+    for a in meta["panels"]:
+        for b in meta["panels"]:
+            both = (t_s >= max(a["t_start_s"], b["t_start_s"])) & (
+                t_s < min(a["t_end_s"], b["t_end_s"])
+            )
+            if b["row"] != a["row"] + 1 or not both.any():
+                continue
+            y_a = a["baseline_y_px"] - signal_mv[both, LEADS.index(a["lead"])] * px_per_mv
+            y_b = b["baseline_y_px"] - signal_mv[both, LEADS.index(b["lead"])] * px_per_mv
+            if np.min(y_b - y_a) < meta["trace_width_px"]:
+                crossing.update((a["lead"], b["lead"]))
+    return [lead for lead in LEADS if lead in crossing]
 
 
 def test_a_strip_of_another_lead_is_read_as_that_lead() -> None:

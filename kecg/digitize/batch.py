@@ -27,7 +27,7 @@ from kecg.io import LEADS, Record, load_record, normalize_lead_name, read_record
 from kecg.params import n_jobs
 
 QC_COLUMNS: tuple[str, ...] = (
-    "ecg_id", "status", "layout", "px_per_mm", "rotation_deg", "reason",
+    "ecg_id", "status", "layout", "px_per_mm", "rotation_deg", "reason", "crossing_leads",
     *(f"conf_{lead}" for lead in LEADS),
 )  # fmt: skip
 LEAD_COLOURS_BGR: tuple[tuple[int, int, int], ...] = (
