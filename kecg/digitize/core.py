@@ -3,7 +3,8 @@
 Order of work: a photo's sheet flattened → ink maps → rotation → grid removal → trace rows → time
 extent and grid pitch → calibration pulses (0 mV line from the pulse top, scale when there is no
 grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase;
-without a grid, both ends of the rows) → layout from the row count → Viterbi trace per panel (six
+without a grid, both ends of the rows to a fraction of a pixel, which also square the rotation:
+the page is read again if they lean) → layout from the row count → Viterbi trace per panel (six
 rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → px to mV and s → rhythm
 strips → 50 Hz low-pass. Every failure raises :class:`DigitizeError` with the reason the QC
 table shows.
@@ -77,6 +78,9 @@ GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid lin
 GRID_SNAP_MIN_PX = 2.0  # ... or this close: blur moves ink ends by about a pixel at any dpi
 SHADED_LEVEL = 0.9  # trace pixels paler than this share of the darkest are shaded edges
 PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
+# a grid-less page whose rows' ends lean more than this is rotated again (their fit reads within
+# 0.02° on square pages; the traces alone give the rotation to 0.1°)
+MIN_TILT_DEG = 0.03
 # grid lines this dark relative to the trace (a grey grid under a navy pen) cut holes into it:
 # the grid is then taken out a second time knowing the trace's darkness (see remove_grid)
 GRID_NEAR_TRACE = 0.6
@@ -118,6 +122,31 @@ class Digitized:
     flattening: tuple[np.ndarray, tuple[int, int]] | None = None
 
 
+@dataclass
+class _Frame:
+    """The page read at one rotation (pixels of the de-rotated image): see :func:`_frame`."""
+
+    ink: np.ndarray  # darkness, grid removed
+    ink_bool: np.ndarray
+    rows_y: np.ndarray
+    spacing_px: float
+    pulses: list[Pulse | None]  # per row; None where it has none that fits the gain
+    ppm_x: float
+    ppm_y: float
+    has_grid: bool
+    warp: float
+    gain_mm_mv: float
+    line_w_px: float
+    pen_w_px: float
+    x_origin: float
+    ppm_t: float
+    tilt_deg: float  # the rows' ends lean by this much from vertical (NaN: not measured)
+
+    @property
+    def px_per_mv(self) -> float:
+        return self.gain_mm_mv * self.ppm_y
+
+
 def digitize_image(
     path: str | Path, *, max_megapixels: float = 100.0, lowpass_hz: float | None = LOWPASS_HZ
 ) -> tuple[Record, dict]:
@@ -139,7 +168,74 @@ def digitize_array(
     ink, nonpaper = darkness_maps(rgb)
     if float(nonpaper.max()) < 0.2:
         raise DigitizeError("blank image (no ink)")
+    # a flattened photo keeps part of its perspective as a different scale along x and y
+    max_anisotropy = GRID_MAX_ANISOTROPY if page_to_flat is None else FLAT_MAX_ANISOTROPY
     rotation_deg = estimate_rotation_deg(nonpaper)
+    f = _frame(ink, nonpaper, rotation_deg, max_anisotropy)
+    if abs(f.tilt_deg) >= MIN_TILT_DEG:  # NaN (a grid squared the page) compares False
+        rotation_deg += f.tilt_deg
+        f = _frame(ink, nonpaper, rotation_deg, max_anisotropy)
+    names = layouts_for_rows(len(f.rows_y))
+    if not names:
+        raise DigitizeError(f"unsupported layout ({len(f.rows_y)} trace rows)")
+    core_bool, core_w_px = thin_core(f.ink_bool, f.line_w_px)
+    page = (core_bool, f.ink, f.rows_y, f.spacing_px, f.pulses, f.x_origin, f.ppm_t, f.px_per_mv)
+    page += (core_w_px, f.line_w_px)
+    layout = names[0]
+    panels = _trace_plan(layout_plan(layout), *page)
+    if len(names) > 1:
+        layout = _pick_layout(names, panels, f.x_origin, f.ppm_t, f.px_per_mv)
+        if layout != names[0]:
+            panels = _trace_plan(layout_plan(layout), *page)
+    gains = [p.height_px / f.px_per_mv for p in f.pulses if p is not None]
+
+    signal = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
+    if not np.isfinite(signal).any():
+        raise DigitizeError(f"no trace followed in any panel (pen {f.pen_w_px:.0f} px wide)")
+    if lowpass_hz:
+        signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
+    record = Record(signal, FS_HZ, LEADS, name)
+    residual = identity_residual({lead: signal[:, i] for i, lead in enumerate(LEADS)})
+    if residual > LIMB_MAX_IDENTITY_RESIDUAL:
+        raise DigitizeError(
+            f"limb leads disagree (Einthoven/Goldberger residual {residual:.2f}, unrelated "
+            "leads read 1): the time axis or the rows were misread"
+        )
+    crossing = _crossing_leads(panels, f.rows_y)
+    conf = {lead: 0.0 for lead in LEADS}
+    for p in panels:
+        conf[p.lead] = max(conf[p.lead], p.confidence)
+    qc = {
+        "status": "ok",
+        "layout": layout,
+        "px_per_mm": round(float(f.ppm_x), 4),
+        "px_per_mm_y": round(float(f.ppm_y), 4),
+        "gain_mm_mv": f.gain_mm_mv,
+        "rotation_deg": round(float(rotation_deg), 3),
+        "page_flattened": page_to_flat is not None,
+        "grid_found": f.has_grid,
+        "grid_warp_pct": round(100 * f.warp, 2),
+        "line_width_px": round(float(f.line_w_px), 2),
+        "pen_width_px": round(float(f.pen_w_px), 2),
+        "n_cal_pulses": len(gains),
+        "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
+        "limb_identity_residual": round(residual, 3),
+        "crossing_leads": " ".join(crossing),
+        "reason": "",
+    }
+    qc.update({f"conf_{lead}": round(conf[lead], 3) for lead in LEADS})
+    flattening = None if page_to_flat is None else (page_to_flat, (rgb.shape[1], rgb.shape[0]))
+    return Digitized(record, qc, panels, rotation_deg, f.ppm_x, f.x_origin, flattening)
+
+
+def _frame(
+    ink: np.ndarray, nonpaper: np.ndarray, rotation_deg: float, max_anisotropy: float
+) -> _Frame:
+    """The page's ink, rows, scales and time axis once rotated by ``rotation_deg``.
+
+    ``ink`` and ``nonpaper`` are the image's darkness maps (:func:`darkness_maps`);
+    ``max_anisotropy`` is the largest relative difference between the x and y pitch of a grid.
+    """
     ink = rotate(ink, rotation_deg)
     grid = grid_darkness(ink)
     flat = remove_grid(ink, grid)
@@ -160,11 +256,9 @@ def digitize_array(
     rough_ppm = float(np.median(extents[:, 1] - extents[:, 0])) / (TRACE_SPAN_MM + 5.0)
     lo, hi = int(rows_y[0] - spacing_px / 2), int(rows_y[-1] + spacing_px / 2)
     region = nonpaper[max(0, lo) : hi]
-    # a mm grid has square cells: a periodic pattern along one axis only is not one; a photo's
-    # flattened page keeps part of its perspective as a different scale along x and y. The y
+    # a mm grid has square cells: a periodic pattern along one axis only is not one. The y
     # pitch is sought near the x pitch: a window around the rough scale that wide would admit
     # the 4th harmonic of a grid of 5 mm lines only
-    max_anisotropy = GRID_MAX_ANISOTROPY if page_to_flat is None else FLAT_MAX_ANISOTROPY
     ppm_x, contrast_x = estimate_pitch_px(region.mean(axis=0), rough_ppm)
     ppm_y, contrast_y = (
         estimate_pitch_px(region.mean(axis=1), ppm_x, tolerance=max_anisotropy + 0.02)
@@ -220,63 +314,28 @@ def digitize_array(
         x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, pen_w_px), ppm_x
         shaded = _shaded_edges(nonpaper, ink_bool)
         phase_px = grid_phase_px(region.mean(axis=0), ppm_x, antialiased_ink=shaded)
-        x_origin = _snap_to_grid(x_origin, phase_px, ppm_x)
+        x_origin, tilt_deg = _snap_to_grid(x_origin, phase_px, ppm_x), np.nan
     else:
-        x_origin, ppm_t = _time_axis_from_ends(
-            ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px, max_anisotropy
+        x_origin, ppm_t, tilt_deg = _time_axis_from_ends(
+            ink, ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px, max_anisotropy
         )
-    names = layouts_for_rows(len(rows_y))
-    if not names:
-        raise DigitizeError(f"unsupported layout ({len(rows_y)} trace rows)")
-    core_bool, core_w_px = thin_core(ink_bool, line_w_px)
-    page = (core_bool, ink, rows_y, spacing_px, pulses, x_origin, ppm_t, px_per_mv)
-    page += (core_w_px, line_w_px)
-    layout = names[0]
-    panels = _trace_plan(layout_plan(layout), *page)
-    if len(names) > 1:
-        layout = _pick_layout(names, panels, x_origin, ppm_t, px_per_mv)
-        if layout != names[0]:
-            panels = _trace_plan(layout_plan(layout), *page)
-    gains = [p.height_px / px_per_mv for p in found]
-    n_pulses = len(found)
-
-    signal = _assemble(panels, x_origin, ppm_t, px_per_mv)
-    if not np.isfinite(signal).any():
-        raise DigitizeError(f"no trace followed in any panel (pen {pen_w_px:.0f} px wide)")
-    if lowpass_hz:
-        signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
-    record = Record(signal, FS_HZ, LEADS, name)
-    residual = identity_residual({lead: signal[:, i] for i, lead in enumerate(LEADS)})
-    if residual > LIMB_MAX_IDENTITY_RESIDUAL:
-        raise DigitizeError(
-            f"limb leads disagree (Einthoven/Goldberger residual {residual:.2f}, unrelated "
-            "leads read 1): the time axis or the rows were misread"
-        )
-    crossing = _crossing_leads(panels, rows_y)
-    conf = {lead: 0.0 for lead in LEADS}
-    for p in panels:
-        conf[p.lead] = max(conf[p.lead], p.confidence)
-    qc = {
-        "status": "ok",
-        "layout": layout,
-        "px_per_mm": round(float(ppm_x), 4),
-        "px_per_mm_y": round(float(ppm_y), 4),
-        "gain_mm_mv": gain_mm_mv,
-        "rotation_deg": round(float(rotation_deg), 3),
-        "page_flattened": page_to_flat is not None,
-        "grid_found": has_grid,
-        "grid_warp_pct": round(100 * warp, 2),
-        "line_width_px": round(float(line_w_px), 2),
-        "pen_width_px": round(float(pen_w_px), 2),
-        "n_cal_pulses": n_pulses,
-        "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
-        "limb_identity_residual": round(residual, 3),
-        "crossing_leads": " ".join(crossing),
-        "reason": "",
-    }
-    qc.update({f"conf_{lead}": round(conf[lead], 3) for lead in LEADS})
-    flattening = None if page_to_flat is None else (page_to_flat, (rgb.shape[1], rgb.shape[0]))
-    return Digitized(record, qc, panels, rotation_deg, ppm_x, x_origin, flattening)
+    return _Frame(
+        ink,
+        ink_bool,
+        rows_y,
+        spacing_px,
+        pulses,
+        ppm_x,
+        ppm_y,
+        has_grid,
+        warp,
+        gain_mm_mv,
+        line_w_px,
+        pen_w_px,
+        x_origin,
+        ppm_t,
+        tilt_deg,
+    )
 
 
 def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -424,6 +483,7 @@ def _snap_to_grid(x_px: float, phase_px: float, pitch_px: float) -> float:
 
 
 def _time_axis_from_ends(
+    ink: np.ndarray,
     ink_bool: np.ndarray,
     rows_y: np.ndarray,
     spacing_px: float,
@@ -432,8 +492,9 @@ def _time_axis_from_ends(
     ppm: float,
     pen_w_px: float,
     max_anisotropy: float,
-) -> tuple[float, float]:
-    """(x of t = 0, px per mm along time) from where each row's trace starts and ends.
+) -> tuple[float, float, float]:
+    """(x of t = 0, px per mm along time, tilt in degrees) from where each row's trace starts
+    and ends.
 
     Without a grid the pulse height gives the scale only to about 0.5 %, which shifts the far
     end of a 10 s row by several pixels; both ends of the trace fix it instead (and accepted
@@ -441,32 +502,67 @@ def _time_axis_from_ends(
     side the trace ends at the first ink across the gap beside the pulse's lead-out (lead-in
     for a pulse after the trace), anywhere within the row (a trace may start on a P or T wave,
     or far from its pulse's foot when its baseline wanders); the other end is the row's ink end.
+    Both ends are placed to a fraction of a pixel (:func:`_ink_end_px`). Every row starts and
+    ends at the same time, so the ends of three or more rows also measure the rotation left
+    over: the tilt of the line through them from vertical, positive when lower rows lie
+    further right (NaN when fewer rows have both ends).
     """
     cap_px = (pen_w_px - 1.0) / 2.0
     span_mm = PRINTED_SPAN_S * PAPER_SPEED_MM_S
-    firsts, lasts = [], []
+    firsts, lasts, ys = [], [], []
     half_px = int(0.45 * spacing_px)
     for (left, right), pulse, y in zip(extents, pulses, rows_y, strict=True):
         side = _pulse_side(pulse, left, right, ppm)
         if side is None:
             continue
-        band = ink_bool[max(0, y - half_px) : y + half_px + 1].any(axis=0)
+        rows = (max(0, y - half_px), y + half_px + 1)
+        band = ink_bool[rows[0] : rows[1]].any(axis=0)
         if side == "start":  # look right of the pulse
             edge = _ink_past_gap(band[pulse.x_right_px : int(right) + 1], ppm)
-            if edge is not None:
-                firsts.append(pulse.x_right_px + edge + cap_px)
-                lasts.append(right - cap_px)
+            first_col, last_col = pulse.x_right_px + (edge or 0), int(right)
         else:  # look left of the pulse
             edge = _ink_past_gap(band[int(left) : pulse.x_left_px + 1][::-1], ppm)
-            if edge is not None:
-                firsts.append(left + cap_px)
-                lasts.append(pulse.x_left_px - edge - cap_px)
+            first_col, last_col = int(left), pulse.x_left_px - (edge or 0)
+        if edge is not None:
+            firsts.append(_ink_end_px(ink, ink_bool, rows, first_col, 1) + cap_px)
+            lasts.append(_ink_end_px(ink, ink_bool, rows, last_col, -1) - cap_px)
+            ys.append(float(y))
     if not firsts:
-        return _time_origin(extents, pulses, ppm, pen_w_px), ppm
+        return _time_origin(extents, pulses, ppm, pen_w_px), ppm, np.nan
     ppm_t = (float(np.median(lasts)) - float(np.median(firsts))) / span_mm
     if abs(ppm_t / ppm - 1.0) > 0.01 + max_anisotropy:
-        return _time_origin(extents, pulses, ppm, pen_w_px), ppm
-    return float(np.median(firsts)), ppm_t
+        return _time_origin(extents, pulses, ppm, pen_w_px), ppm, np.nan
+    tilt_deg = np.nan
+    if len(ys) >= 3:
+        lean = np.polyfit(ys, np.column_stack((firsts, lasts)), 1)[0]
+        tilt_deg = float(np.degrees(np.arctan(lean.mean())))
+    return float(np.median(firsts)), ppm_t, tilt_deg
+
+
+def _ink_end_px(
+    ink: np.ndarray, ink_bool: np.ndarray, rows: tuple[int, int], col: int, inward: int
+) -> float:
+    """Sub-pixel x where a trace's ink ends, between ``rows`` (y from, to).
+
+    ``col`` is the trace's outermost inked column (binary) and the trace lies on its
+    ``inward`` side (+1: right, -1: left). Each of the three outermost columns adds its
+    darkness across the trace relative to that of the three columns further in: the share of
+    its width the ink covers, however it is anti-aliased or blurred (a binary edge is off by
+    up to a pixel, 5 ms at 200 dpi). Outwards, columns count until their darkness grows again
+    (a pulse's lead-out beside the trace's start).
+    """
+    cols = col + inward * np.arange(-2, 4)
+    if cols.min() < 0 or cols.max() >= ink.shape[1]:
+        return col - 0.5 * inward
+    on = np.flatnonzero(ink_bool[rows[0] : rows[1], cols[2:]].any(axis=1))
+    if len(on) == 0:
+        return col - 0.5 * inward
+    top, bottom = max(0, rows[0] + on[0] - 2), rows[0] + on[-1] + 3
+    mass = ink[top:bottom, cols].sum(axis=0)
+    outward = mass[2::-1]  # from the column at ``col`` outwards: ink growing again is not ours
+    ours = np.minimum.accumulate(np.r_[True, np.diff(outward) <= 0])
+    cover = np.clip(outward[ours] / max(float(np.median(mass[3:])), 1e-9), 0.0, 1.0).sum()
+    return col + inward * (0.5 - cover)
 
 
 def _ink_past_gap(occupied: np.ndarray, ppm: float) -> int | None:
