@@ -123,12 +123,16 @@ def test_scan_at_100_dpi_starts_its_rows_on_the_grid(
     quarter mm, so t = 0 once stayed there (12 ms late traces, 0 dB on two cohort scans)."""
     _, image, meta = _page(plan_row, render_seed, dpi, "scan")
     result = digitize_array(rgb_of(image), "scan")
+    assert abs(result.x_origin_px - _true_x_origin_px(image, meta, result.rotation_deg)) < 0.25
+
+
+def _true_x_origin_px(image: np.ndarray, meta: dict, rotation_deg: float) -> float:
+    """x of t = 0 (the first panel's start) in ``image`` de-rotated by ``rotation_deg``."""
     first = meta["panels"][0]
     start = np.asarray(meta["page_to_image"]) @ (first["x_start_px"], first["baseline_y_px"], 1.0)
     h, w = image.shape[:2]
-    derotate = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -result.rotation_deg, 1.0)
-    x_start_px = (derotate @ (*(start[:2] / start[2]), 1.0))[0]  # in the de-rotated image
-    assert abs(result.x_origin_px - x_start_px) < 0.25
+    derotate = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -rotation_deg, 1.0)
+    return float((derotate @ (*(start[:2] / start[2]), 1.0))[0])
 
 
 def test_grid_phase_is_sub_pixel() -> None:
@@ -801,8 +805,8 @@ def test_ink_end_is_placed_to_a_fraction_of_a_pixel(x_end_px: float, blur_px: fl
     col = int(np.flatnonzero(ink_bool[9:12, 18:].any(axis=0))[0]) + 18
     assert _ink_end_px(ink, ink_bool, (0, 21), col, 1) == pytest.approx(x_end_px, abs=tolerance_px)
     mirrored = ink[:, ::-1]
-    col = int(np.flatnonzero(mirrored[9:12, :42].max(axis=0) > 0.5)[-1])
-    assert _ink_end_px(mirrored, mirrored > 0.5, (0, 21), col, -1) == pytest.approx(
+    col = int(np.flatnonzero(ink_bool[9:12, ::-1][:, :42].any(axis=0))[-1])
+    assert _ink_end_px(mirrored, ink_bool[:, ::-1], (0, 21), col, -1) == pytest.approx(
         59 - x_end_px, abs=tolerance_px
     )
 
@@ -816,11 +820,7 @@ def test_gridless_scan_is_squared_and_timed_by_its_rows_ends(plan_row: int, dpi:
     assert meta["grid"]["color"] == "none"
     result = digitize_array(rgb_of(image), "gridless")
     assert abs(result.rotation_deg - meta["rotation_deg"]) < 0.03
-    first = meta["panels"][0]
-    start = np.asarray(meta["page_to_image"]) @ (first["x_start_px"], first["baseline_y_px"], 1.0)
-    h, w = image.shape[:2]
-    derotate = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -result.rotation_deg, 1.0)
-    assert abs(result.x_origin_px - (derotate @ (*(start[:2] / start[2]), 1.0))[0]) < 0.6
+    assert abs(result.x_origin_px - _true_x_origin_px(image, meta, result.rotation_deg)) < 0.6
     snr = record_snr_db(Record(signal_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
     assert np.median(list(snr.values())) > 14.5
 

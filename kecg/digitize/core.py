@@ -320,22 +320,10 @@ def _frame(
             ink, ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px, max_anisotropy
         )
     return _Frame(
-        ink,
-        ink_bool,
-        rows_y,
-        spacing_px,
-        pulses,
-        ppm_x,
-        ppm_y,
-        has_grid,
-        warp,
-        gain_mm_mv,
-        line_w_px,
-        pen_w_px,
-        x_origin,
-        ppm_t,
-        tilt_deg,
-    )
+        ink=ink, ink_bool=ink_bool, rows_y=rows_y, spacing_px=spacing_px, pulses=pulses,
+        ppm_x=ppm_x, ppm_y=ppm_y, has_grid=has_grid, warp=warp, gain_mm_mv=gain_mm_mv,
+        line_w_px=line_w_px, pen_w_px=pen_w_px, x_origin=x_origin, ppm_t=ppm_t, tilt_deg=tilt_deg,
+    )  # fmt: skip
 
 
 def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -519,14 +507,17 @@ def _time_axis_from_ends(
         band = ink_bool[rows[0] : rows[1]].any(axis=0)
         if side == "start":  # look right of the pulse
             edge = _ink_past_gap(band[pulse.x_right_px : int(right) + 1], ppm)
-            first_col, last_col = pulse.x_right_px + (edge or 0), int(right)
+            if edge is None:
+                continue
+            first_col, last_col = pulse.x_right_px + edge, int(right)
         else:  # look left of the pulse
             edge = _ink_past_gap(band[int(left) : pulse.x_left_px + 1][::-1], ppm)
-            first_col, last_col = int(left), pulse.x_left_px - (edge or 0)
-        if edge is not None:
-            firsts.append(_ink_end_px(ink, ink_bool, rows, first_col, 1) + cap_px)
-            lasts.append(_ink_end_px(ink, ink_bool, rows, last_col, -1) - cap_px)
-            ys.append(float(y))
+            if edge is None:
+                continue
+            first_col, last_col = int(left), pulse.x_left_px - edge
+        firsts.append(_ink_end_px(ink, ink_bool, rows, first_col, 1) + cap_px)
+        lasts.append(_ink_end_px(ink, ink_bool, rows, last_col, -1) - cap_px)
+        ys.append(float(y))
     if not firsts:
         return _time_origin(extents, pulses, ppm, pen_w_px), ppm, np.nan
     ppm_t = (float(np.median(lasts)) - float(np.median(firsts))) / span_mm
