@@ -138,7 +138,9 @@ def rotate(image: np.ndarray, angle_deg: float, border: float = 0.0) -> np.ndarr
     return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
 
 
-def grid_darkness(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
+def grid_darkness(
+    ink: np.ndarray, n_tiles: int = 8, row_cap_percentile: float | None = None
+) -> np.ndarray:
     """The grid's darkness at every pixel of ``ink``: what stays dark along most of each row
     and column (grid lines).
 
@@ -149,7 +151,11 @@ def grid_darkness(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     fill a whole tile row, so no row may lose more than the darkest grid line (the 99th
     percentile of column levels, robust to a border or a separator), nor any column: a dark
     vertical that is not a grid line, such as the bar of 20 mm calibration pulses stacked down
-    a 12×1 page, stays ink.
+    a 12×1 page, stays ink. A renderer may draw its horizontal lines darker than its vertical
+    ones (on whole pixel rows, the verticals anti-aliased over two columns): then the rows'
+    cap may be raised to the ``row_cap_percentile`` of the row levels, at the price of a flat
+    pale trace (see :func:`kecg.digitize.core.digitize_array`, which does so only for a page
+    whose trace rows are lost among the surviving lines).
     """
     h, w = ink.shape
     x_edges = np.linspace(0, w, n_tiles + 1).astype(int)
@@ -169,6 +175,8 @@ def grid_darkness(ink: np.ndarray, n_tiles: int = 8) -> np.ndarray:
     col_levels = np.minimum(col_levels, neighbours)
     cap = float(np.percentile(col_levels, 99))
     col_levels = np.minimum(col_levels, cap)
+    if row_cap_percentile is not None:
+        cap = max(cap, float(np.percentile(row_levels, row_cap_percentile)))
     row_grid = np.repeat(np.minimum(row_levels, cap).astype(ink.dtype), np.diff(x_edges), axis=1)
     return np.maximum(row_grid, np.repeat(col_levels.astype(ink.dtype), np.diff(y_edges), axis=0))
 
