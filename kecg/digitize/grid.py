@@ -154,8 +154,8 @@ def grid_darkness(
     a 12×1 page, stays ink. A renderer may draw its horizontal lines darker than its vertical
     ones (on whole pixel rows, the verticals anti-aliased over two columns): then the rows'
     cap may be raised to the ``row_cap_percentile`` of the row levels, at the price of a flat
-    pale trace (see :func:`kecg.digitize.core.digitize_array`, which does so only for a page
-    whose trace rows are lost among the surviving lines).
+    pale trace (the digitizer does so only for a page whose trace rows are lost among the
+    surviving lines: ``kecg.digitize.core._frame``).
     """
     h, w = ink.shape
     x_edges = np.linspace(0, w, n_tiles + 1).astype(int)
