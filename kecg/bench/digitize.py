@@ -34,6 +34,7 @@ from kecg.synth.kit import write_kit_cohort
 from kecg.synth.render import LAYOUTS
 
 DPI_BINS: tuple[int, ...] = (0, 125, 175, 225, 10_000)
+POOR_LEAD_DB = 10.0  # a lead read this badly is of little use: does the QC's estimate say so?
 
 
 def ideal_record(true: Record, sidecar: dict) -> Record:
@@ -85,11 +86,12 @@ def evaluate_cohort(cohort: Path, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         shown = shown_intervals_s(meta)
         if not row["reason"]:
             row.update(record_snr_db(true, result.record, shown))
+            row.update({f"est_{lead}": result.qc[f"snr_est_db_{lead}"] for lead in shown})
         rows.append(row)
         ideal = {key: row[key] for key in ("ecg_id", "layout", "dpi", "grid", "reason")}
         ideal_rows.append(ideal | record_snr_db(true, ideal_record(true, meta), shown))
     columns = ["ecg_id", "layout", "dpi", "grid", "reason", *LEADS]
-    extra = ["gain", "layout_found", "gain_found", "cpu_s"]
+    extra = ["gain", "layout_found", "gain_found", "cpu_s", *(f"est_{lead}" for lead in LEADS)]
     ours = pd.DataFrame(rows).reindex(columns=[*columns, *extra])
     return ours, pd.DataFrame(ideal_rows).reindex(columns=columns)
 
@@ -131,11 +133,31 @@ def report(table: pd.DataFrame, ideal: pd.DataFrame) -> None:
             ours=("ours", "median"), ideal=("ideal", "median"), count=("ours", "count")
         )
         print(stats.round(1).to_string())
+    _report_estimate(ok)
     cpu_s = table["cpu_s"]
     per_bin = cpu_s.groupby(pd.cut(table["dpi"], list(DPI_BINS), right=False), observed=True)
     print("CPU s per image (read + digitize, one process) per dpi bin:")
     print(per_bin.agg(["mean", "count"]).round(3).to_string())
     print(f"speed: {len(table) / max(cpu_s.sum(), 1e-9):.2f} images per CPU second")
+
+
+def _report_estimate(ok: pd.DataFrame) -> None:
+    """How well the QC's expected SNR per lead (no truth needed) tracks the true SNR."""
+    true_db = ok[list(LEADS)].to_numpy().ravel()
+    est_db = ok[[f"est_{lead}" for lead in LEADS]].to_numpy(np.float64).ravel()
+    both = np.isfinite(true_db) & np.isfinite(est_db)
+    if both.sum() < 3:
+        return
+    true_db, est_db = true_db[both], est_db[both]
+    rho = pd.Series(true_db).corr(pd.Series(est_db), method="spearman")
+    poor = true_db < POOR_LEAD_DB
+    print(
+        f"QC expected SNR (snr_est_db_*) vs true: Spearman {rho:.2f}, median |error| "
+        f"{np.median(np.abs(est_db - true_db)):.1f} dB; leads under {POOR_LEAD_DB:g} dB: "
+        f"{int(poor.sum())}, of which expected under {POOR_LEAD_DB:g} dB: "
+        f"{int((poor & (est_db < POOR_LEAD_DB)).sum())} (false alarms: "
+        f"{int((~poor & (est_db < POOR_LEAD_DB)).sum())} of {int((~poor).sum())})"
+    )
 
 
 def _write_kit_pages(out: Path, records: str | None, n: int, seed: int, jobs: int) -> None:

@@ -28,7 +28,7 @@ from kecg.params import n_jobs
 
 QC_COLUMNS: tuple[str, ...] = (
     "ecg_id", "status", "layout", "px_per_mm", "rotation_deg", "reason", "crossing_leads",
-    *(f"conf_{lead}" for lead in LEADS),
+    *(f"snr_est_db_{lead}" for lead in LEADS),
 )  # fmt: skip
 LEAD_COLOURS_BGR: tuple[tuple[int, int, int], ...] = (
     (255, 0, 0), (0, 160, 0), (200, 0, 200), (0, 140, 255), (160, 160, 0), (0, 0, 255),

@@ -45,6 +45,7 @@ from kecg.digitize.layout import (
     strip_lead_errors,
 )
 from kecg.digitize.load import ImageError, read_image
+from kecg.digitize.metrics import expected_snr_db
 from kecg.digitize.page import flatten_page
 from kecg.digitize.trace import (
     column_runs,
@@ -107,7 +108,7 @@ class Panel:
     baseline_y_px: float
     x_px: np.ndarray = field(repr=False)
     y_px: np.ndarray = field(repr=False)
-    confidence: float = 0.0
+    coverage: float = 0.0  # share of the panel's pixel columns where the trace was found
     strip: bool = False
 
 
@@ -195,8 +196,13 @@ def digitize_array(
     signal = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
     if not np.isfinite(signal).any():
         raise DigitizeError(f"no trace followed in any panel (pen {f.pen_w_px:.0f} px wide)")
+    smooth = lowpass_runs(signal, FS_HZ, LOWPASS_HZ)
+    coverage = {p.lead: p.coverage for p in sorted(panels, key=lambda p: p.t_end_s - p.t_start_s)}
+    snr_est = expected_snr_db(
+        signal, smooth, f.px_per_mv, np.array([coverage.get(lead, 0.0) for lead in LEADS])
+    )
     if lowpass_hz:
-        signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
+        signal = smooth if lowpass_hz == LOWPASS_HZ else lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
     residual = identity_residual({lead: signal[:, i] for i, lead in enumerate(LEADS)})
     if residual > LIMB_MAX_IDENTITY_RESIDUAL:
@@ -205,9 +211,6 @@ def digitize_array(
             "leads read 1): the time axis or the rows were misread"
         )
     crossing = _crossing_leads(panels, f.rows_y)
-    conf = {lead: 0.0 for lead in LEADS}
-    for p in panels:
-        conf[p.lead] = max(conf[p.lead], p.confidence)
     qc = {
         "status": "ok",
         "layout": layout,
@@ -226,7 +229,7 @@ def digitize_array(
         "crossing_leads": " ".join(crossing),
         "reason": "",
     }
-    qc.update({f"conf_{lead}": round(conf[lead], 3) for lead in LEADS})
+    qc.update({f"snr_est_db_{lead}": round(float(snr_est[j]), 1) for j, lead in enumerate(LEADS)})
     flattening = None if page_to_flat is None else (page_to_flat, (rgb.shape[1], rgb.shape[0]))
     return Digitized(record, qc, panels, rotation_deg, f.ppm_x, f.x_origin, flattening)
 
@@ -791,9 +794,8 @@ def _trace_panel(
     x, y = _drop_stray_ends(*path_points_px(t, b, c, line_w_px), 5.0 * ppm_t)
     col_y = path_values_px(t, b, c, line_w_px)
     x, y = refine_steep_px(x, y, col_y, ink[ya:yb, xa:xb], ink_w_px)
-    step = np.abs(np.diff(c[found])) if found.sum() > 1 else np.zeros(1)
-    confidence = float(found.mean() * np.mean(step <= 4 * line_w_px + 2)) if found.any() else 0.0
-    return Panel(lead, spec.row, t0_s, t1_s, y_row, x + xa, y + ya, confidence, spec.strip)
+    coverage = float(found[lo:hi].mean())
+    return Panel(lead, spec.row, t0_s, t1_s, y_row, x + xa, y + ya, coverage, spec.strip)
 
 
 def _drop_stray_ends(

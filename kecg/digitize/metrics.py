@@ -61,6 +61,39 @@ def record_snr_db(
     return out
 
 
+# a trace's expected reading error (px): see expected_snr_db
+READ_FLOOR_PX = 0.4
+JITTER_GAIN = 1.5
+
+
+def expected_snr_db(
+    raw_mv: np.ndarray, smooth_mv: np.ndarray, px_per_mv: float, coverage: np.ndarray
+) -> np.ndarray:
+    """The SNR (dB) each lead's reading is expected to have, without its true signal: a QC figure.
+
+    ``raw_mv`` is the reading before the low-pass, ``smooth_mv`` after it ((n, leads), NaN where
+    a lead is not printed); ``coverage`` (per lead) is the share of its pixel columns where the
+    trace was found (the rest is interpolated). The expected error (px) adds a floor
+    (``READ_FLOOR_PX``: a clean line read to a fraction of a pixel), ``JITTER_GAIN`` × the rms
+    of what the low-pass removed (detail finer than the pen, noise, a path hopping between
+    objects all leave jitter) and the whole signal over the columns not found; the signal is
+    the smoothed reading's rms. Fitted on the seed-1 clean, scan and photo cohorts (83 pages
+    each); Spearman ρ with the true SNR 0.77–0.82 there and 0.85–0.88 on held-out pages
+    (seed 2, and ecg-image-kit pages of LUDB), median |error| 2–2.6 dB. NaN for a lead not
+    printed.
+    """
+    printed = np.isfinite(smooth_mv) & np.isfinite(raw_mv)
+    n = np.maximum(printed.sum(axis=0), 1)
+    signal_px2 = np.where(printed, smooth_mv, 0.0) ** 2 * px_per_mv**2
+    jitter_px2 = np.where(printed, raw_mv - smooth_mv, 0.0) ** 2 * px_per_mv**2
+    signal_px2, jitter_px2 = signal_px2.sum(axis=0) / n, jitter_px2.sum(axis=0) / n
+    with np.errstate(divide="ignore"):
+        error_px2 = READ_FLOOR_PX**2 + JITTER_GAIN**2 * jitter_px2
+        error_px2 += (1.0 - np.asarray(coverage, np.float64)) * signal_px2
+        snr_db = 10.0 * np.log10(signal_px2 / error_px2)
+    return np.where(printed.any(axis=0), snr_db, np.nan)
+
+
 def shown_intervals_s(sidecar: dict) -> dict[str, list[tuple[float, float]]]:
     """The time intervals each lead is printed, from an image sidecar's ``panels``."""
     shown: dict[str, list[tuple[float, float]]] = {}
