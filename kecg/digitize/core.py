@@ -6,8 +6,8 @@ grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's 
 without a grid, both ends of the rows to a fraction of a pixel, which also square the rotation:
 the page is read again if they lean) → layout from the row count → Viterbi trace per panel (six
 rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → px to mV and s → rhythm
-strips → 50 Hz low-pass. Every failure raises :class:`DigitizeError` with the reason the QC
-table shows.
+strips → 50 Hz low-pass, and each lead's expected SNR from what it removed. Every failure raises
+:class:`DigitizeError` with the reason the QC table shows.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 ``SNR = 10·log10(Σ x² / Σ (x̂ − x)²)`` over the samples the image shows, with no time shift and no
 vertical offset correction. A sample the digitizer left NaN where the image showed the lead counts
 as a prediction of 0 mV, as in the challenge, so missing output is penalised, not ignored.
+:func:`expected_snr_db` estimates the same figure without the truth, for the QC row.
 """
 
 from __future__ import annotations
