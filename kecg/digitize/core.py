@@ -5,7 +5,8 @@ extent and grid pitch → calibration pulses (0 mV line from the pulse top, scal
 grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase;
 without a grid, both ends of the rows to a fraction of a pixel, which also square the rotation:
 the page is read again if they lean) → layout from the row count → Viterbi trace per panel (six
-rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → px to mV and s → rhythm
+rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → every trace's fast
+stretches fitted to the darkness (:mod:`kecg.digitize.refine`) → px to mV and s → rhythm
 strips → 50 Hz low-pass, and each lead's expected SNR from what it removed. Every failure raises
 :class:`DigitizeError` with the reason the QC table shows.
 """
@@ -47,6 +48,7 @@ from kecg.digitize.layout import (
 from kecg.digitize.load import ImageError, read_image
 from kecg.digitize.metrics import expected_snr_db
 from kecg.digitize.page import flatten_page
+from kecg.digitize.refine import fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
     extend_path,
@@ -191,6 +193,7 @@ def digitize_array(
         layout = _pick_layout(names, panels, f.x_origin, f.ppm_t, f.px_per_mv)
         if layout != names[0]:
             panels = _trace_plan(layout_plan(layout), *page)
+    _fit_panels(panels, f.ink, f.x_origin, f.ppm_t, f.line_w_px)
     gains = [p.height_px / f.px_per_mv for p in f.pulses if p is not None]
 
     signal = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
@@ -796,6 +799,27 @@ def _trace_panel(
     x, y = refine_steep_px(x, y, col_y, ink[ya:yb, xa:xb], ink_w_px)
     coverage = float(found[lo:hi].mean())
     return Panel(lead, spec.row, t0_s, t1_s, y_row, x + xa, y + ya, coverage, spec.strip)
+
+
+def _fit_panels(
+    panels: list[Panel], ink: np.ndarray, x_origin: float, ppm_t: float, pen_w_px: float
+) -> None:
+    """Resample every panel's trace at its 500 Hz sample columns, refined by
+    :func:`fit_traces_px`."""
+    fitted = []
+    for p in panels:
+        finite = np.isfinite(p.y_px)
+        if finite.sum() < 2:
+            continue
+        x, y = p.x_px[finite], p.y_px[finite]
+        t_s = np.arange(round(p.t_start_s * FS_HZ), round(p.t_end_s * FS_HZ)) / FS_HZ
+        xs = x_origin + t_s * PAPER_SPEED_MM_S * ppm_t
+        xs = xs[(xs >= x[0]) & (xs <= x[-1])]
+        if len(xs) >= 2:
+            fitted.append((p, xs, np.interp(xs, x, y)))
+    ys = fit_traces_px(ink, [(xs, y) for _, xs, y in fitted], pen_w_px)
+    for (p, xs, _), y in zip(fitted, ys, strict=True):
+        p.x_px, p.y_px = xs, y
 
 
 def _drop_stray_ends(
