@@ -812,8 +812,7 @@ def _fit_panels(
         if finite.sum() < 2:
             continue
         x, y = p.x_px[finite], p.y_px[finite]
-        t_s = np.arange(round(p.t_start_s * FS_HZ), round(p.t_end_s * FS_HZ)) / FS_HZ
-        xs = x_origin + t_s * PAPER_SPEED_MM_S * ppm_t
+        xs = _sample_x_px(p, x_origin, ppm_t)[1]
         xs = xs[(xs >= x[0]) & (xs <= x[-1])]
         if len(xs) >= 2:
             fitted.append((p, xs, np.interp(xs, x, y)))
@@ -853,17 +852,20 @@ def _isoelectric_px(panels: list[Panel]) -> float:
 
 def _panel_mv(p: Panel, x_origin: float, ppm_t: float, px_per_mv: float) -> np.ndarray:
     """The panel on the 10 s, 500 Hz time base in mV (NaN outside its time span)."""
-    n = round(DURATION_S * FS_HZ)
-    t_s = np.arange(n) / FS_HZ
-    out = np.full(n, np.nan)
-    inside = (t_s >= p.t_start_s - 1e-9) & (t_s < p.t_end_s - 1e-9)
-    x = x_origin + t_s[inside] * PAPER_SPEED_MM_S * ppm_t
+    out = np.full(round(DURATION_S * FS_HZ), np.nan)
     finite = np.isfinite(p.y_px)
     if finite.sum() < 2:
         return out
-    y = np.interp(x, p.x_px[finite], p.y_px[finite])
-    out[inside] = (p.baseline_y_px - y) / px_per_mv
+    inside, x = _sample_x_px(p, x_origin, ppm_t)
+    out[inside] = (p.baseline_y_px - np.interp(x, p.x_px[finite], p.y_px[finite])) / px_per_mv
     return out
+
+
+def _sample_x_px(p: Panel, x_origin: float, ppm_t: float) -> tuple[np.ndarray, np.ndarray]:
+    """The 500 Hz samples in the panel's time span [start, end): indices and page columns x (px)."""
+    first, end = (int(np.ceil(t_s * FS_HZ - 1e-6)) for t_s in (p.t_start_s, p.t_end_s))
+    inside = np.arange(first, end)
+    return inside, x_origin + inside / FS_HZ * PAPER_SPEED_MM_S * ppm_t
 
 
 def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: float) -> np.ndarray:

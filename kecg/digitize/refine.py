@@ -119,7 +119,8 @@ def fit_traces_px(
         [np.pad(w, ((0, 0), (0, k_max - w.shape[1])), mode="edge") for w in win_l]
     )
     smooth = np.ones(len(ys) - 2)  # second differences within a trace only
-    smooth[np.cumsum([len(y) for y in out])[:-1, None] - [2, 1]] = 0.0
+    across = (np.cumsum([len(y) for y in out])[:-1, None] - [2, 1]).ravel()
+    smooth[across[across >= 0]] = 0.0
     obs = ink[pr, pc].astype(np.float32)
     ys = _fit(
         xs, ys, active, smooth, pc.astype(np.float32), pr.astype(np.float32), obs, window, pen_w_px
