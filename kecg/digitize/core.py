@@ -5,8 +5,8 @@ extent and grid pitch → calibration pulses (0 mV line from the pulse top, scal
 grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase;
 without a grid, both ends of the rows to a fraction of a pixel, which also square the rotation:
 the page is read again if they lean) → layout from the row count → Viterbi trace per panel (six
-rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → every trace's fast
-stretches fitted to the darkness (:mod:`kecg.digitize.refine`) → px to mV and s → rhythm
+rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → every trace's samples
+fitted to the darkness (:mod:`kecg.digitize.refine`) → px to mV and s → rhythm
 strips → 50 Hz low-pass, and each lead's expected SNR from what it removed. Every failure raises
 :class:`DigitizeError` with the reason the QC table shows.
 """
@@ -193,7 +193,7 @@ def digitize_array(
         layout = _pick_layout(names, panels, f.x_origin, f.ppm_t, f.px_per_mv)
         if layout != names[0]:
             panels = _trace_plan(layout_plan(layout), *page)
-    _fit_panels(panels, f.ink, f.x_origin, f.ppm_t, f.line_w_px)
+    softness_px = _fit_panels(panels, f.ink, f.x_origin, f.ppm_t, f.line_w_px)
     gains = [p.height_px / f.px_per_mv for p in f.pulses if p is not None]
 
     signal = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
@@ -201,9 +201,8 @@ def digitize_array(
         raise DigitizeError(f"no trace followed in any panel (pen {f.pen_w_px:.0f} px wide)")
     smooth = lowpass_runs(signal, FS_HZ, LOWPASS_HZ)
     coverage = {p.lead: p.coverage for p in sorted(panels, key=lambda p: p.t_end_s - p.t_start_s)}
-    snr_est = expected_snr_db(
-        signal, smooth, f.px_per_mv, np.array([coverage.get(lead, 0.0) for lead in LEADS])
-    )
+    coverage = np.array([coverage.get(lead, 0.0) for lead in LEADS])
+    snr_est = expected_snr_db(signal, smooth, f.px_per_mv, coverage, softness_px)
     if lowpass_hz:
         signal = smooth if lowpass_hz == LOWPASS_HZ else lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
@@ -803,9 +802,9 @@ def _trace_panel(
 
 def _fit_panels(
     panels: list[Panel], ink: np.ndarray, x_origin: float, ppm_t: float, pen_w_px: float
-) -> None:
+) -> float:
     """Resample every panel's trace at its 500 Hz sample columns, refined by
-    :func:`fit_traces_px`."""
+    :func:`fit_traces_px`; returns the fitted pen's edge softness (px)."""
     fitted = []
     for p in panels:
         finite = np.isfinite(p.y_px)
@@ -816,9 +815,10 @@ def _fit_panels(
         xs = xs[(xs >= x[0]) & (xs <= x[-1])]
         if len(xs) >= 2:
             fitted.append((p, xs, np.interp(xs, x, y)))
-    ys = fit_traces_px(ink, [(xs, y) for _, xs, y in fitted], pen_w_px)
+    ys, softness_px = fit_traces_px(ink, [(xs, y) for _, xs, y in fitted], pen_w_px)
     for (p, xs, _), y in zip(fitted, ys, strict=True):
         p.x_px, p.y_px = xs, y
+    return softness_px
 
 
 def _drop_stray_ends(

@@ -63,25 +63,32 @@ def record_snr_db(
 
 
 # a trace's expected reading error (px): see expected_snr_db
-READ_FLOOR_PX = 0.3
-JITTER_GAIN = 1.75
+READ_FLOOR_PX = 0.41  # for a pen edge EDGE_REF_PX soft; the floor scales with the softness
+EDGE_REF_PX = 0.5
+JITTER_GAIN = 1.45
 
 
 def expected_snr_db(
-    raw_mv: np.ndarray, smooth_mv: np.ndarray, px_per_mv: float, coverage: np.ndarray
+    raw_mv: np.ndarray,
+    smooth_mv: np.ndarray,
+    px_per_mv: float,
+    coverage: np.ndarray,
+    edge_softness_px: float = EDGE_REF_PX,
 ) -> np.ndarray:
     """The SNR (dB) each lead's reading is expected to have, without its true signal: a QC figure.
 
     ``raw_mv`` is the reading before the low-pass, ``smooth_mv`` after it ((n, leads), NaN where
     a lead is not printed); ``coverage`` (per lead) is the share of its pixel columns where the
-    trace was found (the rest is interpolated). The expected error (px) adds a floor
-    (``READ_FLOOR_PX``: a clean line read to a fraction of a pixel), ``JITTER_GAIN`` × the rms
+    trace was found (the rest is interpolated); ``edge_softness_px`` is the fitted pen's
+    (:func:`kecg.digitize.refine.fit_traces_px`; NaN: unknown, taken as ``EDGE_REF_PX``). The
+    expected error (px) adds a floor (``READ_FLOOR_PX`` × the softness over ``EDGE_REF_PX``: a
+    crisp line is read more surely than a blurred one), ``JITTER_GAIN`` × the rms
     of what the low-pass removed (detail finer than the pen, noise, a path hopping between
     objects all leave jitter) and the whole signal over the columns not found; the signal is
     the smoothed reading's rms. Fitted on the first 50 pages of the seed-1 clean, scan and photo
-    cohorts; Spearman ρ with the true SNR 0.76–0.86 there and 0.86–0.90 on held-out pages
-    (seed 2, and ecg-image-kit pages of LUDB), median |error| 2.2–2.7 dB. NaN for a lead not
-    printed.
+    cohorts; Spearman ρ with the true SNR 0.76–0.88 there and 0.85–0.91 on held-out pages
+    (seed 2, and ecg-image-kit pages of LUDB), median |error| 2.0–2.7 dB, median bias within
+    ±1.9 dB on each. NaN for a lead not printed.
     """
     printed = np.isfinite(smooth_mv) & np.isfinite(raw_mv)
     n = np.maximum(printed.sum(axis=0), 1)
@@ -89,7 +96,8 @@ def expected_snr_db(
     jitter_px2 = np.where(printed, raw_mv - smooth_mv, 0.0) ** 2 * px_per_mv**2
     signal_px2, jitter_px2 = signal_px2.sum(axis=0) / n, jitter_px2.sum(axis=0) / n
     with np.errstate(divide="ignore"):
-        error_px2 = READ_FLOOR_PX**2 + JITTER_GAIN**2 * jitter_px2
+        soft = edge_softness_px if np.isfinite(edge_softness_px) else EDGE_REF_PX
+        error_px2 = (READ_FLOOR_PX * soft / EDGE_REF_PX) ** 2 + JITTER_GAIN**2 * jitter_px2
         error_px2 += (1.0 - np.asarray(coverage, np.float64)) * signal_px2
         snr_db = 10.0 * np.log10(signal_px2 / error_px2)
     return np.where(printed.any(axis=0), snr_db, np.nan)
