@@ -291,7 +291,7 @@ def test_fit_brings_a_pixel_rounded_reading_onto_the_drawn_curve(
     assert rms_px(fitted, flank) < (0.12 if width_error == 1.0 else 0.25)
     assert rms_px(fitted, ~flank) < 0.07
     assert np.array_equal(empty_fitted, empty)
-    assert 0.15 <= softness_px < 0.4  # a crisp, anti-aliased edge
+    assert softness_px < 0.4  # a crisp, anti-aliased edge (a blurred scan's is about 0.7)
 
 
 def test_path_keeps_the_tall_run_of_a_stroke_over_a_fragment_nearer_the_baseline() -> None:

@@ -29,16 +29,18 @@ STEP_SHAPE = 0.05  # Adam's step on A, r and s
 SHAPE_FIRST = 10  # iterations that fit the pen (A, r, s) alone, before the samples move
 SMOOTHNESS = 0.005  # weight of the mean squared second difference of y (px²) ...
 SOFT_REF_PX = 0.5  # ... for a pen edge this soft; it scales with the softness squared
+MIN_SOFT_PX = 0.15  # the edge softness never goes under this (a crisp anti-aliased edge)
 REACH_PX = 0.5  # pixels this far past the pen's edge take part
 INKED = 0.25  # a sample moves where its column's band holds ink this dark (times the pen's)
 NEAREST_EVERY = 5  # iterations between searches for each pixel's nearest segment
 
 
 def _band_pixels(
-    shape: tuple[int, int], xs_px: np.ndarray, ys_px: np.ndarray, reach: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(column, row) of every pixel within ``reach`` of the polyline, column by column, and
-    where each column's pixels start."""
+    ink: np.ndarray, xs_px: np.ndarray, ys_px: np.ndarray, reach: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(column, row) of every pixel within ``reach`` of the polyline, column by column, where
+    each column's pixels start, and the pixels' darkness (float32)."""
+    shape = ink.shape
     dx = float(xs_px[1] - xs_px[0])
     size = 2 * int(np.ceil(reach / dx)) + 1
     lo_s, hi_s = minimum_filter1d(ys_px, size), maximum_filter1d(ys_px, size)
@@ -50,7 +52,8 @@ def _band_pixels(
     n = hi - lo + 1
     starts = np.cumsum(n) - n
     rows = np.repeat(lo, n) + np.arange(n.sum()) - np.repeat(starts, n)
-    return np.repeat(cols, n), rows, starts
+    cols = np.repeat(cols, n)
+    return cols, rows, starts, ink[rows, cols].astype(np.float32)
 
 
 def _nearest_segments(
@@ -70,10 +73,17 @@ def _distance_sq(
     wx: np.ndarray, wy: np.ndarray, vx: np.ndarray, vy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Squared distance from a point at (wx, wy) from a segment's start to the segment (vx, vy),
-    the foot's share t along it and the point's y offset from the foot."""
-    t = np.clip((wx * vx + wy * vy) / (vx * vx + vy * vy + 1e-6), 0.0, 1.0)
-    ex, ey = wx - t * vx, wy - t * vy
-    return ex * ex + ey * ey, t, ey
+    the foot's share t along it and the point's y offset from the foot (float32 in place: the
+    fit's hot loop)."""
+    t = wx * vx
+    t += wy * vy
+    t /= vx * vx + vy * vy + np.float32(1e-6)
+    np.clip(t, 0.0, 1.0, out=t)
+    ey = wy - t * vy
+    ex = wx - t * vx
+    ex *= ex
+    ex += ey * ey
+    return ex, t, ey
 
 
 def fit_traces_px(
@@ -91,22 +101,23 @@ def fit_traces_px(
     out = [np.asarray(y, dtype=np.float64).copy() for _, y in traces]
     reach = pen_w_px / 2 + REACH_PX
     bands = [
-        _band_pixels(ink.shape, x, y, reach) if len(x) >= 4 else None
+        _band_pixels(ink, x, y, reach) if len(x) >= 4 else None
         for (x, _), y in zip(traces, out, strict=True)
     ]
-    obs_all = [ink[pr, pc] for pc, pr, _ in filter(None, bands)]
-    if not obs_all or not sum(map(len, obs_all)):
+    dark = [band[3] for band in bands if band is not None]
+    if not dark or not sum(map(len, dark)):
         return out, float("nan")
-    level = float(np.quantile(np.concatenate(obs_all), 0.99))
-    pc_l, pr_l, win_l, step_l = [], [], [], []
+    level = float(np.quantile(np.concatenate(dark), 0.99))
+    pc_l, pr_l, obs_l, win_l, step_l = [], [], [], [], []
     n = 0
     for (x, _), y, band in zip(traces, out, bands, strict=True):
         step = np.zeros(len(x))
         if band is not None and len(band[0]):
-            pc, pr, starts = band
-            inked = np.maximum.reduceat(ink[pr, pc], starts) > INKED * level
+            pc, pr, starts, band_dark = band
+            inked = np.maximum.reduceat(band_dark, starts) > INKED * level
             keep = np.repeat(inked, np.diff(np.append(starts, len(pc))))
             pc, pr = pc[keep], pr[keep]
+            obs_l.append(band_dark[keep])
             dx = float(x[1] - x[0])
             k = int(np.ceil(reach / dx)) + 1
             near = np.round((pc - x[0]) / dx).astype(int)
@@ -120,7 +131,7 @@ def fit_traces_px(
         n += len(x)
     xs = np.concatenate([np.asarray(x, dtype=np.float64) for x, _ in traces])
     ys, step_px = np.concatenate(out), np.concatenate(step_l)
-    pc, pr = np.concatenate(pc_l), np.concatenate(pr_l)
+    pc, pr, obs = np.concatenate(pc_l), np.concatenate(pr_l), np.concatenate(obs_l)
     k_max = max(w.shape[1] for w in win_l)
     window = np.concatenate(
         [np.pad(w, ((0, 0), (0, k_max - w.shape[1])), mode="edge") for w in win_l]
@@ -128,7 +139,6 @@ def fit_traces_px(
     smooth = np.ones(len(ys) - 2)  # second differences within a trace only
     across = (np.cumsum([len(y) for y in out])[:-1, None] - [2, 1]).ravel()
     smooth[across[across >= 0]] = 0.0
-    obs = ink[pr, pc].astype(np.float32)
     pen = np.array([level, pen_w_px / 2, 0.4])  # A, r, s to start from
     ys, softness_px = _fit(
         xs, ys, step_px, smooth, pc.astype(np.float32), pr.astype(np.float32), obs, window, pen
@@ -169,21 +179,11 @@ def _fit(
                 near = np.stack([np.maximum(seg - 1, lo), seg, np.minimum(seg + 1, hi)], axis=1)
                 seg = _nearest_segments(px, py, xs32, ys32, near)
             wx, vx = px - xs32[seg], xs32[seg + 1] - xs32[seg]
-            vx2 = vx * vx + np.float32(1e-6)
         ay = ys32[seg]
-        wy = py - ay
-        vy = ys32[seg + 1] - ay
-        t = wx * vx
-        t += wy * vy
-        t /= vy * vy + vx2
-        np.clip(t, 0.0, 1.0, out=t)
-        ey = wy - t * vy
-        ex = wx - t * vx
-        ex *= ex
-        ex += ey * ey
-        ex += np.float32(1e-6)
-        d = np.sqrt(ex, out=ex)
-        a, r, s = float(params[0]), float(params[1]), max(float(params[2]), 0.15)
+        d, t, ey = _distance_sq(wx, py - ay, vx, ys32[seg + 1] - ay)
+        d += np.float32(1e-6)
+        d = np.sqrt(d, out=d)
+        a, r, s = float(params[0]), float(params[1]), max(float(params[2]), MIN_SOFT_PX)
         z = (np.float32(r) - d) / np.float32(s)
         np.clip(z, -30.0, 30.0, out=z)
         sig = 1.0 / (1.0 + np.exp(-z))
@@ -214,4 +214,4 @@ def _fit(
         if it >= SHAPE_FIRST:
             ys -= step[:n_y]
         params -= step[-3:]
-    return ys, max(float(params[2]), 0.15)
+    return ys, max(float(params[2]), MIN_SOFT_PX)
