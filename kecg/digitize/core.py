@@ -200,6 +200,7 @@ def digitize_array(
     if not np.isfinite(signal).any():
         raise DigitizeError(f"no trace followed in any panel (pen {f.pen_w_px:.0f} px wide)")
     smooth = lowpass_runs(signal, FS_HZ, LOWPASS_HZ)
+    # a lead's coverage is that of its longest panel (a rhythm strip over its 2.5 s panel)
     by_lead = {p.lead: p.coverage for p in sorted(panels, key=lambda p: p.t_end_s - p.t_start_s)}
     coverage = np.array([by_lead.get(lead, 0.0) for lead in LEADS])
     snr_est = expected_snr_db(signal, smooth, f.px_per_mv, coverage, softness_px)

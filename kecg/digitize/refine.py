@@ -114,6 +114,7 @@ def fit_traces_px(
         step = np.zeros(len(x))
         if band is not None and len(band[0]):
             pc, pr, starts, band_dark = band
+            band_cols = pc[starts]
             inked = np.maximum.reduceat(band_dark, starts) > INKED * level
             keep = np.repeat(inked, np.diff(np.append(starts, len(pc))))
             pc, pr = pc[keep], pr[keep]
@@ -125,7 +126,7 @@ def fit_traces_px(
             pr_l.append(pr)
             win_l.append(n + np.clip(near[:, None] + np.arange(-k, k + 1), 0, len(x) - 2))
             gain = np.clip(np.hypot(1.0, np.gradient(y, dx)), 1.0, STEEP_GAIN_MAX)
-            inked_at = np.interp(x, band[0][starts], inked.astype(np.float64)) > 0.5
+            inked_at = np.interp(x, band_cols, inked.astype(np.float64)) > 0.5
             step = np.where(inked_at, STEP_PX * gain, 0.0)
         step_l.append(step)
         n += len(x)
