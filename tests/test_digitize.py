@@ -294,15 +294,14 @@ def test_fit_brings_a_pixel_rounded_reading_onto_the_drawn_curve(
     the pen: its pixels once made the flanks of a 4 px pen 0.5 px rms off."""
     ink = _qrst_ink(pen_px)
     line_w_px = float((ink[:, 10] > 0.5).sum())  # the pen as the digitizer measures it
-    empty = np.full(len(QRST_XS_PX), 30.0)
+    start, empty = _qrst_reading_px(), np.full(len(QRST_XS_PX), 30.0)
     (fitted, empty_fitted), softness_px = fit_traces_px(
-        ink, [(QRST_XS_PX, _qrst_reading_px()), (QRST_XS_PX, empty)], width_error * line_w_px
+        ink, [(QRST_XS_PX, start), (QRST_XS_PX, empty)], width_error * line_w_px
     )
     flank = np.abs(np.gradient(_qrst_px(QRST_XS_PX), QRST_XS_PX)) > 1.0  # the waves' flanks
-    rms_px = _qrst_rms_px
-    assert rms_px(_qrst_reading_px(), flank) > 0.25 and rms_px(_qrst_reading_px(), ~flank) > 0.17
-    assert rms_px(fitted, flank) < (0.12 if width_error == 1.0 else 0.25)
-    assert rms_px(fitted, ~flank) < 0.07
+    assert _qrst_rms_px(start, flank) > 0.25 and _qrst_rms_px(start, ~flank) > 0.17
+    assert _qrst_rms_px(fitted, flank) < (0.12 if width_error == 1.0 else 0.25)
+    assert _qrst_rms_px(fitted, ~flank) < 0.07
     assert np.array_equal(empty_fitted, empty)
     assert softness_px < 0.4  # a crisp, anti-aliased edge (a blurred scan's is about 0.7)
 

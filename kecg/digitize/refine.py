@@ -216,10 +216,9 @@ def _fit(
     m1, m2 = np.zeros(len(steps)), np.zeros(len(steps))
     xs32 = xs.astype(np.float32)
     lo, hi = window[:, 0], window[:, -1]
-    seg = _nearest_segments(px, py, xs32, ys.astype(np.float32), window)
-    far, seg2 = _far_side_segments(
-        px, py, xs32, ys.astype(np.float32), seg, window, pen[1] + FAR_REACH_PX
-    )
+    ys32 = ys.astype(np.float32)
+    seg = _nearest_segments(px, py, xs32, ys32, window)
+    far, seg2 = _far_side_segments(px, py, xs32, ys32, seg, window, pen[1] + FAR_REACH_PX)
     px2, py2 = px[far], py[far]
     for it in range(ITERATIONS):
         ys32 = ys.astype(np.float32)
@@ -231,6 +230,7 @@ def _fit(
                 )
             wx, vx = px - xs32[seg], xs32[seg + 1] - xs32[seg]
             wx2, vx2 = px2 - xs32[seg2], xs32[seg2 + 1] - xs32[seg2]
+            wx1, vx1 = wx[far], vx[far]  # the far pixels' nearest segments
         ay, ay2 = ys32[seg], ys32[seg2]
         d, t, ey = _distance_sq(wx, py - ay, vx, ys32[seg + 1] - ay)
         d2, t2, ey2 = _distance_sq(wx2, py2 - ay2, vx2, ys32[seg2 + 1] - ay2)
@@ -238,7 +238,7 @@ def _fit(
         d = np.sqrt(d, out=d)
         d2 = np.sqrt(d2 + np.float32(1e-6))
         # the second stroke counts while it stays on the pixel's far side from the first
-        cos = (wx[far] - t[far] * vx[far]) * (wx2 - t2 * vx2) + ey[far] * ey2
+        cos = (wx1 - t[far] * vx1) * (wx2 - t2 * vx2) + ey[far] * ey2
         on_far_side = cos < -0.5 * d[far] * d2
         a, r, s = float(params[0]), float(params[1]), max(float(params[2]), MIN_SOFT_PX)
         z = (np.float32(r) - d) / np.float32(s)
