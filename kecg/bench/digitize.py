@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -67,8 +68,10 @@ def ideal_record(true: Record, sidecar: dict) -> Record:
 def evaluate_cohort(cohort: Path, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-image SNR rows (one column per lead) for the first ``n`` images: ours and ideal.
 
-    Our rows also hold each image's CPU seconds (read + digitize, this process only).
+    Our rows also hold each image's CPU seconds (read + digitize, this process only, with
+    OpenCV on one thread as in a ``digitize`` worker).
     """
+    cv2.setNumThreads(1)
     rows, ideal_rows = [], []
     for image in sorted((cohort / "images").iterdir())[:n]:
         meta = json.loads((cohort / "meta" / f"{image.stem}.json").read_text())

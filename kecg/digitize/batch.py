@@ -99,7 +99,8 @@ def digitize_files(
     if workers == 1:
         results = map(_digitize_task, tasks)
     else:
-        pool = ProcessPoolExecutor(workers)
+        # one process per core: OpenCV's own threads would only contend with the other workers
+        pool = ProcessPoolExecutor(workers, initializer=cv2.setNumThreads, initargs=(1,))
         results = pool.map(_digitize_task, tasks, chunksize=1)
     for task, row in zip(tasks, results, strict=True):
         if row["status"] != "ok":

@@ -75,16 +75,23 @@ def _weighted_points(
     nonpaper: np.ndarray, scale: float, max_points: int = 150_000
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centred float32 coordinates and float64 weights of non-paper pixels, resized by ``scale``."""
-    small = cv2.resize(nonpaper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    ys, xs = np.nonzero(small > 0.08)
-    step = -(-len(ys) // max_points)
-    ys, xs = ys[::step], xs[::step]
+    small = _shrunk(nonpaper, scale)
+    flat = np.flatnonzero(small > 0.08)
+    flat = flat[:: max(1, -(-len(flat) // max_points))]
     h, w = small.shape
+    ys, xs = np.divmod(flat, w)
     return (
         (ys - h / 2).astype(np.float32),
         (xs - w / 2).astype(np.float32),
-        small[ys, xs].astype(np.float64),
+        small.ravel()[flat].astype(np.float64),
     )
+
+
+def _shrunk(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` resized by ``scale`` (area averaging), or itself for a scale of 1 or more."""
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
 def estimate_rotation_deg(nonpaper: np.ndarray, max_deg: float = 15.0) -> float:
@@ -96,14 +103,13 @@ def estimate_rotation_deg(nonpaper: np.ndarray, max_deg: float = 15.0) -> float:
     ``AXIS_ALIGNED_DEG`` of 0, 0 is taken if the projections are at least as sharp there at full
     size (the fit, off by up to 0.06° on such pages, shifted rows far from the centre by a pixel).
     """
-    h, w = nonpaper.shape
+    fine = _shrunk(nonpaper, 1600.0 / max(nonpaper.shape))  # the coarse copies shrink this one
     best = 0.0
     for size_px, half_width, step in ((125.0, max_deg, 1.0), (500.0, 1.0, 0.25)):
-        pts = _weighted_points(nonpaper, min(1.0, size_px / max(h, w)))
+        pts = _weighted_points(fine, min(1.0, size_px / max(fine.shape)))
         angles = best + np.arange(-half_width, half_width + 1e-9, step)
         best = float(angles[np.argmax(_projection_sharpness(*pts, angles))])
-    fine_scale = min(1.0, 1600.0 / max(h, w))
-    pts = _weighted_points(nonpaper, fine_scale)
+    pts = _weighted_points(fine, 1.0)
     for half_width, step in ((0.15, 0.05), (0.04, 0.01)):
         angles = best + np.arange(-half_width, half_width + 1e-9, step)
         scores = _projection_sharpness(*pts, angles)
