@@ -171,6 +171,7 @@ def render_ecg(
         "paper_speed_mm_s": PAPER_SPEED_MM_S,
         "gain_mm_mv": float(gain_mm_mv),
         "trace_width_px": int(style["trace_w_px"]),
+        "separators": style["separators"],
         "layout": layout,
         "artifacts": artifacts,
         "rotation_deg": round(float(rotation_deg), 6),
