@@ -596,13 +596,14 @@ def _trace_plan(
     panels: list[Panel] = []
     x_end = x_origin + DURATION_S * PAPER_SPEED_MM_S * ppm_t
     ticks = _separator_ticks(core_bool, rows_y, plan, x_origin, ppm_t, spacing_px, ink_w_px)
-    widths = (line_w_px, ink_w_px)
     for r, y_row in enumerate(rows_y):
         y_lo = int(y_row - (spacing_px if r == 0 else 0.85 * spacing_px))
         y_hi = int(y_row + (spacing_px if r == len(rows_y) - 1 else 0.85 * spacing_px))
         y_range = (y_lo, y_hi)
         row_panels = [
-            _trace_panel(core_bool, ink, spec, x_origin, ppm_t, y_row, y_range, widths, ticks)
+            _trace_panel(
+                core_bool, ink, spec, x_origin, ppm_t, y_row, y_range, line_w_px, ink_w_px, ticks
+            )
             for spec in plan
             if spec.row == r
         ]
@@ -765,13 +766,14 @@ def _trace_panel(
     ppm_t: float,
     y_row: float,
     y_range: tuple[int, int],
-    widths_px: tuple[float, float],
+    line_w_px: float,
+    ink_w_px: float,
     ticks: bool,
 ) -> Panel:
     """Viterbi-trace one panel, continue the path to the panel's edges, re-read steep strokes.
 
-    ``ink_bool`` is the thinned ink (lines ``widths_px[0]`` wide); steep strokes are re-read row
-    by row on the darkness ``ink``, where the pen is ``widths_px[1]`` wide.
+    ``ink_bool`` is the thinned ink (lines ``line_w_px`` wide); steep strokes are re-read row
+    by row on the darkness ``ink``, where the pen is ``ink_w_px`` wide.
 
     The Viterbi path keeps a line width off an edge shared with another panel (separator ticks
     and the other panel's line cap live there); the path is continued into that margin only
@@ -781,7 +783,6 @@ def _trace_panel(
     pulled the lead's first and last samples 2 px towards it: 1.9 px median error on the first
     sample of 270 panels, 0.8 px without them).
     """
-    line_w_px, ink_w_px = widths_px
     lead, t0_s, t1_s = spec.lead, spec.t_start_s, spec.t_end_s
     px_per_s = PAPER_SPEED_MM_S * ppm_t
     trim = int(np.ceil(line_w_px / 2 + 1))
