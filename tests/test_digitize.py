@@ -23,6 +23,7 @@ from kecg.digitize import (
 )
 from kecg.digitize.core import DigitizeError, Panel, _assemble, _ink_end_px
 from kecg.digitize.grid import (
+    _row_percentile,
     darkness_maps,
     estimate_rotation_deg,
     grid_phase_px,
@@ -419,6 +420,41 @@ def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:
     assert out[grid_only].max() < 0.1
     assert out[318:325, 20:700].min() > 0.9
     assert out[215:320, 404:409].min() > 0.9
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 73])
+def test_row_percentile_is_numpys(n: int) -> None:
+    values = np.random.default_rng(n).random((50, n), dtype=np.float32) ** 4
+    for q in (0.0, 20.0, 90.0, 100.0):
+        expected = np.percentile(values, q, axis=1)
+        np.testing.assert_allclose(_row_percentile(values, q), expected, rtol=1e-6)
+
+
+def test_pulse_far_from_its_rows_trace_does_not_set_the_zero_line() -> None:
+    """Row 1's pulse erased and a pulse-shaped rectangle drawn 1.5 mV below the row instead
+    (what leftover grid lines once drew): its foot is no 0 mV line for a trace that never
+    comes near it, so the row's 0 mV line is its isoelectric line."""
+    true_mv, image, meta = _page(0, 11, 200, "clean")
+    rgb = rgb_of(image).copy()
+    cal, ppm = meta["calibration"][1], meta["px_per_mm"]
+    x0, x1, y0 = round(cal["x_start_px"]), round(cal["x_end_px"]), round(cal["baseline_y_px"])
+    height, foot = round(10 * ppm), y0 + round(15 * ppm)
+    rgb[y0 - height - 6 : y0 + 6, x0 - 4 : x1 + 4] = rgb[5, 5]  # paper
+    xa, xb = x0 + (x1 - x0) // 5, x1 - (x1 - x0) // 5
+    for (ya, yb), (xl, xr) in (
+        ((foot - 1, foot + 1), (x0, xa)),
+        ((foot - height, foot + 1), (xa - 1, xa + 1)),
+        ((foot - height - 1, foot - height + 1), (xa, xb)),
+        ((foot - height, foot + 1), (xb - 1, xb + 1)),
+        ((foot - 1, foot + 1), (xb, x1)),
+    ):
+        rgb[ya:yb, xl:xr] = 0
+    signal_mv = digitize_array(rgb, "false pulse").record.signal_mv
+    for lead in ("aVL", "V2", "V5"):  # row 1 (its II is read from the rhythm strip)
+        j = LEADS.index(lead)
+        shown = np.isfinite(signal_mv[:, j])
+        offset_mv = np.median(signal_mv[shown, j] - true_mv[shown, j])
+        assert abs(offset_mv) < 0.1, (lead, offset_mv)  # 0.07 mV measured, 1.5 mV before
 
 
 def test_remove_grid_keeps_a_pale_trace_drawn_over_a_grid_line_nearly_as_dark() -> None:

@@ -77,6 +77,9 @@ PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "gr
 # a row's pulse vs the page's 1 mV: cohort pulses (1,385 on clean, scan, photo and kit pages) read
 # within 4 %; a pair of grid lines left by a failed grid removal read 1.92
 PULSE_MAX_GAIN_MISMATCH = 0.1
+# a row's pulse foot vs the row's most common height: cohort rows read within 0.33 mV (384
+# clean, 381 photo) and real 2.5 s segments (LUDB, PTB-XL, PTB, 0.05 Hz high-pass) within 0.58
+PULSE_FOOT_MAX_MV = 1.0
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 GRID_SNAP_MIN_PX = 2.0  # ... or this close: blur moves ink ends by about a pixel at any dpi
 SHADED_LEVEL = 0.9  # trace pixels paler than this share of the darkest are shaded edges
@@ -592,7 +595,8 @@ def _trace_plan(
     line_w_px: float,
     ink_w_px: float,
 ) -> list[Panel]:
-    """Trace every panel of a layout; a row's 0 mV line is its pulse's foot, else its mode."""
+    """Trace every panel of a layout; a row's 0 mV line is its pulse's foot (if near the
+    row's trace), else its mode."""
     panels: list[Panel] = []
     x_end = x_origin + DURATION_S * PAPER_SPEED_MM_S * ppm_t
     ticks = _separator_ticks(core_bool, rows_y, plan, x_origin, ppm_t, spacing_px, ink_w_px)
@@ -607,11 +611,12 @@ def _trace_plan(
             for spec in plan
             if spec.row == r
         ]
-        pulse = pulses[r]
-        if pulse is None:
-            foot = _isoelectric_px(row_panels)
-        else:
-            foot = pulse.foot_y_px - pulse.height_px + px_per_mv
+        pulse, foot = pulses[r], _isoelectric_px(row_panels)
+        pulse_foot = np.nan if pulse is None else pulse.foot_y_px - pulse.height_px + px_per_mv
+        # a rectangle of leftover grid lines, a pulse's size, can stand anywhere near a row: a
+        # pulse whose 0 mV line lies this far from the row's isoelectric line is not its own
+        if pulse is not None and abs(pulse_foot - foot) <= PULSE_FOOT_MAX_MV * px_per_mv:
+            foot = pulse_foot
             for p in row_panels:
                 _clear_of_pulse(p, pulse, x_origin, x_end)
         for p in row_panels:
