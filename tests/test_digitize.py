@@ -424,6 +424,7 @@ def test_remove_grid_keeps_trace_on_a_grid_line_and_tall_narrow_qrs() -> None:
 
 @pytest.mark.parametrize("n", [1, 2, 7, 73])
 def test_row_percentile_is_numpys(n: int) -> None:
+    """The partial-sort percentile gives np.percentile's linear rule, down to one value."""
     values = np.random.default_rng(n).random((50, n), dtype=np.float32) ** 4
     for q in (0.0, 20.0, 90.0, 100.0):
         expected = np.percentile(values, q, axis=1)

@@ -611,12 +611,13 @@ def _trace_plan(
             for spec in plan
             if spec.row == r
         ]
-        pulse, foot = pulses[r], _isoelectric_px(row_panels)
-        pulse_foot = np.nan if pulse is None else pulse.foot_y_px - pulse.height_px + px_per_mv
+        pulse, mode = pulses[r], _isoelectric_px(row_panels)
+        foot = mode if pulse is None else pulse.foot_y_px - pulse.height_px + px_per_mv
         # a rectangle of leftover grid lines, a pulse's size, can stand anywhere near a row: a
         # pulse whose 0 mV line lies this far from the row's isoelectric line is not its own
-        if pulse is not None and abs(pulse_foot - foot) <= PULSE_FOOT_MAX_MV * px_per_mv:
-            foot = pulse_foot
+        if abs(foot - mode) > PULSE_FOOT_MAX_MV * px_per_mv:
+            foot = mode
+        elif pulse is not None:
             for p in row_panels:
                 _clear_of_pulse(p, pulse, x_origin, x_end)
         for p in row_panels:
