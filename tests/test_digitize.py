@@ -37,6 +37,7 @@ from kecg.digitize.metrics import EDGE_REF_PX, JITTER_GAIN, READ_FLOOR_PX, expec
 from kecg.digitize.refine import fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
+    drop_detached_ends,
     extend_path,
     path_points_px,
     path_values_px,
@@ -355,6 +356,26 @@ def test_path_keeps_the_tall_run_of_a_stroke_over_a_fragment_nearer_the_baseline
     centroid = 0.5 * (top + bottom)
     t, b, _ = viterbi_trace(cols, top, bottom, centroid, 3, 877.0, 0.4 / 5.4)
     assert (t[1], b[1]) == (796.0, 852.0)
+
+
+def test_detached_columns_at_a_panels_ends_are_dropped() -> None:
+    """Lead I of scan p0003_e1 (seed-1 cohort, 100 dpi, 5 mm = 19.7 px): when the grid line
+    under the trace's first column took the pen's first pixels with it, the path began on
+    header text 124 px above for two columns, and the lead fell from 23.6 to 1.3 dB. Up to
+    four columns before a gap between consecutive runs are dropped at either end; the tall
+    touching runs of an R wave at a panel's start are kept."""
+    y = 149.0 + np.round(3.0 * np.sin(np.arange(40) / 5.0))
+    top, bottom = y - 1.0, y + 1.0
+    top[:2], bottom[:2] = 23.0, 27.0  # header text
+    top[-3:], bottom[-3:] = 230.0, 232.0  # a label under the row's end
+    t, b, c = drop_detached_ends((top, bottom, 0.5 * (top + bottom)), 19.7)
+    kept = np.flatnonzero(np.isfinite(c))
+    assert (kept[0], kept[-1]) == (2, 36)
+    np.testing.assert_array_equal(np.c_[t, b][kept], np.c_[top, bottom][2:37])
+    qrs_top, qrs_bottom = y - 1.0, y + 1.0
+    qrs_top[:4], qrs_bottom[:4] = [60.0, 60.0, 100.0, 130.0], [100.0, 130.0, 150.0, 150.0]
+    steep = (qrs_top, qrs_bottom, 0.5 * (qrs_top + qrs_bottom))
+    np.testing.assert_array_equal(drop_detached_ends(steep, 19.7)[2], steep[2])
 
 
 def test_apex_whose_top_spans_several_columns_is_read_at_its_top() -> None:

@@ -51,6 +51,7 @@ from kecg.digitize.page import flatten_page
 from kecg.digitize.refine import fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
+    drop_detached_ends,
     extend_path,
     path_points_px,
     path_values_px,
@@ -807,7 +808,9 @@ def _trace_panel(
     path = tuple(
         np.concatenate([np.full(lo, np.nan), a, np.full(xb - xa - hi, np.nan)]) for a in inner
     )
-    t, b, c = extend_path(cols, top, bottom, centroid, path, line_w_px)
+    t, b, c = drop_detached_ends(
+        extend_path(cols, top, bottom, centroid, path, line_w_px), 5.0 * ppm_t
+    )
     found = np.isfinite(c)
     x, y = path_points_px(t, b, c, line_w_px)
     if ticks and found.any():

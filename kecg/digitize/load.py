@@ -59,4 +59,4 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         lo, hi = float(grey.min()), float(grey.max())
         grey8 = np.zeros(grey.shape, np.uint8) if hi <= lo else (grey - lo) / (hi - lo) * 255
         return np.repeat(np.asarray(grey8, np.uint8)[:, :, None], 3, axis=2)
-    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    return np.asarray(im if im.mode == "RGB" else im.convert("RGB"), dtype=np.uint8)

@@ -37,10 +37,12 @@ def find_page_corners(rgb: np.ndarray) -> np.ndarray | None:
     shows no sheet on a darker background (a scan, a crop of the page).
     """
     grey = channel_extremes(rgb)[1]  # a coloured background is dark here
-    coarse = _coarse_quad(grey)
-    if coarse is None or not _on_background(grey, coarse):
+    scale = min(1.0, _SEGMENT_SIDE_PX / max(grey.shape))
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    coarse = _coarse_quad(small)
+    if coarse is None or not _on_background(small, coarse):
         return None
-    corners = _refine_edges(grey, coarse)
+    corners = _refine_edges(grey, coarse / scale)
     h, w = grey.shape
     inside = (corners >= 0.5).all() and (corners[:, 0] <= w - 1.5).all()
     return corners if inside and (corners[:, 1] <= h - 1.5).all() else None
@@ -74,20 +76,18 @@ def _dist(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.hypot(*(b - a)))
 
 
-def _coarse_quad(grey: np.ndarray) -> np.ndarray | None:
-    """Four corners (full-image px) of the watershed's paper region, or None if not a quad."""
-    h, w = grey.shape
-    scale = min(1.0, _SEGMENT_SIDE_PX / max(h, w))
-    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+def _coarse_quad(small: np.ndarray) -> np.ndarray | None:
+    """Four corners of the watershed's paper region on the ``small`` copy of the image, or
+    None if not a quad."""
     # a closing wipes the ink (grid, traces, text) off the paper: otherwise the grid's border and
     # the trace rows wall the centre's flood in, and the background's floods the margins
-    small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((_INK_CLOSE_PX,) * 2, np.uint8))
-    small = cv2.GaussianBlur(small, (5, 5), 0)
-    sh, sw = small.shape
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((_INK_CLOSE_PX,) * 2, np.uint8))
+    closed = cv2.GaussianBlur(closed, (5, 5), 0)
+    sh, sw = closed.shape
     markers = np.zeros((sh, sw), np.int32)
     markers[:3], markers[-3:], markers[:, :3], markers[:, -3:] = 1, 1, 1, 1
     markers[int(0.4 * sh) : int(0.6 * sh), int(0.4 * sw) : int(0.6 * sw)] = 2
-    paper = cv2.watershed(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR), markers) == 2
+    paper = cv2.watershed(cv2.cvtColor(closed, cv2.COLOR_GRAY2BGR), markers) == 2
     contours, _ = cv2.findContours(paper.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
@@ -97,7 +97,7 @@ def _coarse_quad(grey: np.ndarray) -> np.ndarray | None:
     quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
     if len(quad) != 4:
         return None
-    q = quad[:, 0, :].astype(np.float64) / scale
+    q = quad[:, 0, :].astype(np.float64)
     centre = q.mean(axis=0)
     q = q[np.argsort(np.arctan2(q[:, 1] - centre[1], q[:, 0] - centre[0]))]  # clockwise on screen
     return np.roll(q, -int(np.argmin(q.sum(axis=1))), axis=0)  # top-left first

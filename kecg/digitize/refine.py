@@ -71,12 +71,14 @@ def _nearest_segments(
 ) -> np.ndarray:
     """For each pixel, the segment (samples j, j + 1) nearest to it among its entries of
     ``columns`` (one candidate segment per pixel in each)."""
+    vx, vy = np.diff(xs), np.diff(ys)
     seg = columns[0].copy()
     best = np.full(len(px), np.inf, np.float32)
     for w in columns:
-        d2 = _distance_sq(px - xs[w], py - ys[w], xs[w + 1] - xs[w], ys[w + 1] - ys[w])[0]
-        seg = np.where(d2 < best, w, seg)
-        best = np.minimum(best, d2)
+        d2 = _distance_sq(px - xs[w], py - ys[w], vx[w], vy[w])[0]
+        closer = d2 < best
+        seg[closer] = w[closer]
+        best[closer] = d2[closer]
     return seg
 
 
@@ -92,25 +94,25 @@ def _far_side_segments(
     """Pixels with a second stretch of path within ``reach`` px on their far side from their
     nearest segment ``seg`` (the other flank of a narrow wave), and its segment.
 
-    Only pixels whose ``window`` (column-major, one row per pixel) spans more than ``reach`` in
-    y can have one; the rest are not searched. The far side: the two feet lie over 120° apart
-    as seen from the pixel.
+    Only pixels whose ``window`` (one row per offset from the pixel's nearest sample, one column
+    per pixel) spans more than ``reach`` in y can have one; the rest are not searched. The far
+    side: the two feet lie over 120° apart as seen from the pixel.
     """
-    k = window.shape[1] // 2
+    k = window.shape[0] // 2
     spread = maximum_filter1d(ys, 2 * k + 1) - minimum_filter1d(ys, 2 * k + 1)
-    cand = np.flatnonzero(spread[window[:, k]] > reach)
+    cand = np.flatnonzero(spread[window[k]] > reach)
     px, py, seg = px[cand], py[cand], seg[cand]
-    x0, y0 = xs[seg], ys[seg]
-    vx1 = xs[seg + 1] - x0
-    d1, t1, ey1 = _distance_sq(px - x0, py - y0, vx1, ys[seg + 1] - y0)
-    ex1 = px - x0 - t1 * vx1
+    vx, vy = np.diff(xs), np.diff(ys)
+    wx1 = px - xs[seg]
+    d1, t1, ey1 = _distance_sq(wx1, py - ys[seg], vx[seg], vy[seg])
+    ex1 = wx1 - t1 * vx[seg]
     best = np.full(len(cand), reach * reach, np.float32)
     other = np.full(len(cand), -1)
-    for column in window.T:
-        w = column[cand]
-        wx, vx = px - xs[w], xs[w + 1] - xs[w]
-        d2, t2, ey2 = _distance_sq(wx, py - ys[w], vx, ys[w + 1] - ys[w])
-        cos = ex1 * (wx - t2 * vx) + ey1 * ey2
+    for offset in window:
+        w = offset[cand]
+        wx = px - xs[w]
+        d2, t2, ey2 = _distance_sq(wx, py - ys[w], vx[w], vy[w])
+        cos = ex1 * (wx - t2 * vx[w]) + ey1 * ey2
         better = (cos < 0) & (4 * cos * cos > d1 * d2) & (d2 < best)
         other[better] = w[better]
         best[better] = d2[better]
@@ -157,6 +159,10 @@ def fit_traces_px(
     if not dark or not sum(map(len, dark)):
         return out, float("nan")
     level = float(np.quantile(np.concatenate(dark), 0.99))
+    # a pixel's nearest segment is sought among the k either side of its column's sample
+    dx_px = min(x[1] - x[0] for (x, _), band in zip(traces, bands, strict=True) if band is not None)
+    k = int(np.ceil(reach / dx_px)) + 1
+    offsets = np.arange(-k, k + 1)[:, None]
     pc_l, pr_l, obs_l, win_l, step_l = [], [], [], [], []
     n = 0
     for (x, _), y, band in zip(traces, out, bands, strict=True):
@@ -169,11 +175,10 @@ def fit_traces_px(
             pc, pr = pc[keep], pr[keep]
             obs_l.append(band_dark[keep])
             dx = float(x[1] - x[0])
-            k = int(np.ceil(reach / dx)) + 1
             near = np.round((pc - x[0]) / dx).astype(int)
             pc_l.append(pc)
             pr_l.append(pr)
-            win_l.append(n + np.clip(near[:, None] + np.arange(-k, k + 1), 0, len(x) - 2))
+            win_l.append(n + np.clip(near + offsets, 0, len(x) - 2))
             gain = np.clip(np.hypot(1.0, np.gradient(y, dx)), 1.0, STEEP_GAIN_MAX)
             inked_at = np.interp(x, band_cols, inked.astype(np.float64)) > 0.5
             step = np.where(inked_at, STEP_PX * gain, 0.0)
@@ -182,10 +187,7 @@ def fit_traces_px(
     xs = np.concatenate([np.asarray(x, dtype=np.float64) for x, _ in traces])
     ys, step_px = np.concatenate(out), np.concatenate(step_l)
     pc, pr, obs = np.concatenate(pc_l), np.concatenate(pr_l), np.concatenate(obs_l)
-    k_max = max(w.shape[1] for w in win_l)
-    window = np.asfortranarray(  # column-major: the segment searches walk its columns
-        np.concatenate([np.pad(w, ((0, 0), (0, k_max - w.shape[1])), mode="edge") for w in win_l])
-    )
+    window = np.hstack(win_l)  # one row per offset: the segment searches walk its rows
     smooth = np.ones(len(ys) - 2)  # second differences within a trace only
     across = (np.cumsum([len(y) for y in out])[:-1, None] - [2, 1]).ravel()
     smooth[across[across >= 0]] = 0.0
@@ -220,9 +222,10 @@ def _fit(
     steps = np.concatenate([step_px, [STEP_SHAPE] * 3])
     m1, m2 = np.zeros(len(steps)), np.zeros(len(steps))
     xs32 = xs.astype(np.float32)
-    lo, hi = window[:, 0], window[:, -1]
+    dx32 = np.diff(xs32)
+    lo, hi = window[0], window[-1]
     ys32 = ys.astype(np.float32)
-    seg = _nearest_segments(px, py, xs32, ys32, window.T)
+    seg = _nearest_segments(px, py, xs32, ys32, window)
     far, seg2 = _far_side_segments(px, py, xs32, ys32, seg, window, pen[1] + FAR_REACH_PX)
     px2, py2 = px[far], py[far]
     for it in range(ITERATIONS):
@@ -234,13 +237,12 @@ def _fit(
                     seg2 = _nearest_segments(
                         px2, py2, xs32, ys32, _and_neighbours(seg2, lo[far], hi[far])
                     )
-                end, end2 = seg + 1, seg2 + 1
-                wx, vx = px - xs32[seg], xs32[end] - xs32[seg]
-                wx2, vx2 = px2 - xs32[seg2], xs32[end2] - xs32[seg2]
+                wx, vx = px - xs32[seg], dx32[seg]
+                wx2, vx2 = px2 - xs32[seg2], dx32[seg2]
                 wx1, vx1 = wx[far], vx[far]  # the far pixels' nearest segments
-            ay, ay2 = ys32[seg], ys32[seg2]
-            d, t, ey = _distance_sq(wx, py - ay, vx, ys32[end] - ay)
-            d2, t2, ey2 = _distance_sq(wx2, py2 - ay2, vx2, ys32[end2] - ay2)
+            dy32 = np.diff(ys32)
+            d, t, ey = _distance_sq(wx, py - ys32[seg], vx, dy32[seg])
+            d2, t2, ey2 = _distance_sq(wx2, py2 - ys32[seg2], vx2, dy32[seg2])
             d += np.float32(1e-6)
             d = np.sqrt(d, out=d)
             d2 = np.sqrt(d2 + np.float32(1e-6))

@@ -244,6 +244,31 @@ def path_points_px(
     return xs[order], ys[order]
 
 
+def drop_detached_ends(
+    path: tuple[np.ndarray, np.ndarray, np.ndarray], max_gap_px: float, n_edge: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A path (top, bottom, centroid per column) without the up to ``n_edge`` columns at
+    either end that lie before a gap of over ``max_gap_px`` between the runs of two
+    consecutive columns of the path.
+
+    A panel's first columns may hold only header text or a label above the row (the pen's
+    first pixels gone with a grid line under them): the path begins there and jumps to the
+    trace, which the pen never does.
+    """
+    t, b, c = (a.copy() for a in path)
+    found = np.flatnonzero(np.isfinite(c))
+    if len(found) <= 2 * n_edge + 2:
+        return t, b, c
+    i, j = found[:-1], found[1:]
+    apart = np.flatnonzero(_gap_px(t[i], b[i], t[j], b[j]) > max_gap_px)
+    head, tail = apart[apart < n_edge], apart[apart >= len(found) - 1 - n_edge]
+    drop = [found[: head[-1] + 1]] if head.size else []
+    drop += [found[tail[0] + 1 :]] if tail.size else []
+    for cols in drop:
+        t[cols], b[cols], c[cols] = np.nan, np.nan, np.nan
+    return t, b, c
+
+
 def extend_path(
     cols: np.ndarray,
     top: np.ndarray,
