@@ -20,8 +20,8 @@ nearest pen alone, a scan's blur filling the gap between two flanks pulled them 
 Measured on the seed-1 cohorts (83 pages each), median SNR over all leads, column reading →
 this fit: clean 21.4 → 23.9 dB, scan 18.8 → 19.7, photo 18.0 → 19.1; 60 ecg-image-kit pages
 of LUDB 21.6 → 22.5; the far stroke's darkness then added clean 24.05 → 24.21, scan 19.72 →
-20.03, photo 19.08 → 19.26, kit 22.61 → 22.74. The cost is about 0.25 CPU s per page at
-200 dpi (0.05 of it for the far strokes).
+20.03, photo 19.08 → 19.26, kit 22.61 → 22.74. The cost is about 0.23 CPU s per page at
+200 dpi.
 """
 
 from __future__ import annotations
@@ -67,14 +67,18 @@ def _band_pixels(
 
 
 def _nearest_segments(
-    px: np.ndarray, py: np.ndarray, xs: np.ndarray, ys: np.ndarray, columns: Sequence[np.ndarray]
+    px: np.ndarray,
+    py: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    candidates: Sequence[np.ndarray],
 ) -> np.ndarray:
     """For each pixel, the segment (samples j, j + 1) nearest to it among its entries of
-    ``columns`` (one candidate segment per pixel in each)."""
+    ``candidates`` (each holds one candidate segment per pixel)."""
     vx, vy = np.diff(xs), np.diff(ys)
-    seg = columns[0].copy()
+    seg = candidates[0].copy()
     best = np.full(len(px), np.inf, np.float32)
-    for w in columns:
+    for w in candidates:
         d2 = _distance_sq(px - xs[w], py - ys[w], vx[w], vy[w])[0]
         closer = d2 < best
         seg[closer] = w[closer]
