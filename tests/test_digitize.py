@@ -359,11 +359,11 @@ def test_path_keeps_the_tall_run_of_a_stroke_over_a_fragment_nearer_the_baseline
 
 
 def test_detached_columns_at_a_panels_ends_are_dropped() -> None:
-    """Lead I of scan p0003_e1 (seed-1 cohort, 100 dpi, 5 mm = 19.7 px): when the grid line
-    under the trace's first column took the pen's first pixels with it, the path began on
-    header text 124 px above for two columns, and the lead fell from 23.6 to 1.3 dB. Up to
-    four columns before a gap between consecutive runs are dropped at either end; the tall
-    touching runs of an R wave at a panel's start are kept."""
+    """Lead I of scan p0003_e1 (seed-1 cohort, 100 dpi, 5 mm = 19.7 px) under a grid removal
+    that took the pen's first pixels with the grid line under them (tried, not landed): the
+    path began on header text 124 px above for two columns, and the lead fell from 23.6 to
+    1.3 dB. Up to four columns before a gap between consecutive runs are dropped at either
+    end; the tall touching runs of an R wave at a panel's start are kept."""
     y = 149.0 + np.round(3.0 * np.sin(np.arange(40) / 5.0))
     top, bottom = y - 1.0, y + 1.0
     top[:2], bottom[:2] = 23.0, 27.0  # header text
