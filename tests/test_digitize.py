@@ -31,7 +31,7 @@ from kecg.digitize.grid import (
     remove_grid,
     rotate,
 )
-from kecg.digitize.layout import calibration_pulse, layout_plan
+from kecg.digitize.layout import Pulse, calibration_pulse, layout_plan
 from kecg.digitize.load import read_image
 from kecg.digitize.metrics import EDGE_REF_PX, JITTER_GAIN, READ_FLOOR_PX, expected_snr_db
 from kecg.digitize.refine import fit_traces_px
@@ -567,6 +567,34 @@ def test_thick_pulse_top_is_read_at_its_centre(top_y: int) -> None:
     assert pulse.foot_y_px == pytest.approx(foot, abs=0.1)
 
 
+def test_zero_mv_line_averages_a_pulse_foot_read_on_its_lead_in() -> None:
+    """Anti-aliased 1 mV pulses at 200 dpi with 2 mm lead-in and lead-out, their 0 mV line at
+    ten sub-pixel heights, pens 2–4 px, crisp or blurred (σ 1.2 px, a scan's): the top plus
+    1 mV alone was off by 0.14 px rms (0.37 px at most), averaged with the foot read on the
+    lead-in 0.09 (0.19). A pulse with no lead-in keeps the top's reading."""
+    ppm = 200 / 25.4
+    errors = []
+    for zero_y in np.arange(120.0, 121.0, 0.1):
+        for pen in (2, 3, 4):
+            for blur_px in (0.0, 1.2):
+                x0, x1, top_y = 60.0, 60.0 + 5 * ppm, zero_y - 10 * ppm
+                corners = [(x0 - 2 * ppm, zero_y), (x0, zero_y), (x0, top_y), (x1, top_y)]
+                corners += [(x1, zero_y), (x1 + 2 * ppm, zero_y)]
+                page = np.full((220, 300), 255, np.uint8)
+                pts = np.round(np.array(corners) * 16).astype(np.int32).reshape(-1, 1, 2)
+                cv2.polylines(page, [pts], False, 0, pen, cv2.LINE_AA, shift=4)
+                if blur_px:
+                    page = cv2.GaussianBlur(page, (0, 0), blur_px)
+                dark = 1.0 - page / 255.0
+                pulse = calibration_pulse(dark > 0.35, dark, (0, 300), (0, 220), ppm)
+                assert pulse is not None and pulse.foot_on_line
+                errors.append(pulse.zero_mv_y_px(10 * ppm) - zero_y)
+    assert np.sqrt(np.mean(np.square(errors))) < 0.11
+    assert np.max(np.abs(errors)) < 0.25
+    no_lead_in = Pulse(140.0, 80.0, 2.0, 40, 80, foot_on_line=False)
+    assert no_lead_in.zero_mv_y_px(79.0) == 139.0
+
+
 def test_low_pass_of_0_hz_is_off(rendered, digitized) -> None:
     """``-S digitize.lowpass_hz=0`` turns the smoothing off like null (it failed every image)."""
     rgb = rendered[0][2]
@@ -1069,7 +1097,7 @@ def test_expected_snr_tracks_the_true_snr(rendered, digitized) -> None:
     rho = pd.Series(true_db).corr(pd.Series(est_db), method="spearman")
     error_db = np.abs(np.subtract(est_db, true_db))
     assert len(true_db) == 108
-    assert rho > 0.8 and np.median(error_db) < 2.5, (rho, np.median(error_db))  # 0.91, 1.5 dB
+    assert rho > 0.8 and np.median(error_db) < 2.5, (rho, np.median(error_db))  # 0.82, 1.7 dB
 
 
 def test_expected_snr_falls_with_jitter_and_missing_columns() -> None:

@@ -1,14 +1,14 @@
 """One paper ECG image → a 12-lead 10 s record at 500 Hz plus a QC row.
 
 Order of work: a photo's sheet flattened → ink maps → rotation → grid removal → trace rows → time
-extent and grid pitch → calibration pulses (0 mV line from the pulse top, scale when there is no
-grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's sub-pixel line phase;
-without a grid, both ends of the rows to a fraction of a pixel, which also square the rotation:
-the page is read again if they lean) → layout from the row count → Viterbi trace per panel (six
-rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) → every trace's samples
-fitted to the darkness (:mod:`kecg.digitize.refine`) → px to mV and s → rhythm
-strips → 50 Hz low-pass, and each lead's expected SNR from what it removed. Every failure raises
-:class:`DigitizeError` with the reason the QC table shows.
+extent and grid pitch → calibration pulses (0 mV line from the pulse top and foot, scale when
+there is no grid) → time axis (grid pitch and the rows' ink ends, snapped onto the grid's
+sub-pixel line phase; without a grid, both ends of the rows to a fraction of a pixel, which also
+square the rotation: the page is read again if they lean) → layout from the row count → Viterbi
+trace per panel (six rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) →
+every trace's samples fitted to the darkness (:mod:`kecg.digitize.refine`) → px to mV and s →
+rhythm strips → 50 Hz low-pass, and each lead's expected SNR from what it removed. Every failure
+raises :class:`DigitizeError` with the reason the QC table shows.
 """
 
 from __future__ import annotations
@@ -418,7 +418,7 @@ def _standard_gain(pulse_mm: float) -> float:
 def _pulse_fits_gain(pulse: Pulse, px_per_mv: float) -> bool:
     """Whether a row's pulse is the page's 1 mV (``px_per_mv`` tall) to ``PULSE_MAX_GAIN_MISMATCH``.
 
-    A row's 0 mV line is read 1 mV below its pulse's top: two lines of a grid left on a blank
+    A row's 0 mV line is read from 1 mV below its pulse's top: two lines of a grid left on a blank
     margin, 20 mm apart, once passed for a 20 mm/mV pulse there and put the row 1 mV low. A
     pulse that disagrees is not the row's; the row falls back to its isoelectric line.
     """
@@ -596,8 +596,8 @@ def _trace_plan(
     line_w_px: float,
     ink_w_px: float,
 ) -> list[Panel]:
-    """Trace every panel of a layout; a row's 0 mV line is its pulse's foot (if near the
-    row's trace), else its mode."""
+    """Trace every panel of a layout; a row's 0 mV line is its pulse's
+    (:meth:`Pulse.zero_mv_y_px`, if near the row's trace), else its mode."""
     panels: list[Panel] = []
     x_end = x_origin + DURATION_S * PAPER_SPEED_MM_S * ppm_t
     ticks = _separator_ticks(core_bool, rows_y, plan, x_origin, ppm_t, spacing_px, ink_w_px)
@@ -613,7 +613,7 @@ def _trace_plan(
             if spec.row == r
         ]
         pulse, mode = pulses[r], _isoelectric_px(row_panels)
-        foot = mode if pulse is None else pulse.foot_y_px - pulse.height_px + px_per_mv
+        foot = mode if pulse is None else pulse.zero_mv_y_px(px_per_mv)
         # a rectangle of leftover grid lines, a pulse's size, can stand anywhere near a row: a
         # pulse whose 0 mV line lies this far from the row's isoelectric line is not its own
         if abs(foot - mode) > PULSE_FOOT_MAX_MV * px_per_mv:
