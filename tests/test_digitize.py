@@ -1097,7 +1097,7 @@ def test_expected_snr_tracks_the_true_snr(rendered, digitized) -> None:
     rho = pd.Series(true_db).corr(pd.Series(est_db), method="spearman")
     error_db = np.abs(np.subtract(est_db, true_db))
     assert len(true_db) == 108
-    assert rho > 0.8 and np.median(error_db) < 2.5, (rho, np.median(error_db))  # 0.82, 1.7 dB
+    assert rho > 0.8 and np.median(error_db) < 2.5, (rho, np.median(error_db))  # 0.84, 2.3 dB
 
 
 def test_expected_snr_falls_with_jitter_and_missing_columns() -> None:

@@ -178,8 +178,9 @@ class Pulse:
 
     def zero_mv_y_px(self, px_per_mv: float) -> float:
         """The row's 0 mV line: the top plus 1 mV at the grid's scale, averaged with the foot
-        when the foot was read on a line (two readings of the line, each off by a fraction of
-        a pixel: a blurred edge pulls the top's centroid down and the lead-in's up).
+        when the foot was read on a line: two readings of the line, each off by a fraction of
+        a pixel in its own way (on 200 dpi pulses drawn at sub-pixel heights, crisp or blurred,
+        the rms error fell from 0.14 to 0.09 px).
 
         Averaging raised the seed-1 median SNR over all leads from 24.24 to 24.69 dB on clean
         pages, 20.04 to 20.15 on scans and 19.28 to 19.48 on photos; a foot alone gained less
