@@ -98,6 +98,7 @@ DARK_ROWS_CAP_PERCENTILE = 98.0
 # alone it caps the median SNR at 25.9 dB (our cohort) and 21.4 dB (LUDB records), 50 Hz at 31/24
 LOWPASS_HZ = 50.0
 SEPARATOR_MIN_MM = 2.0  # a vertical stroke this tall at most panel boundaries marks them
+STRAY_JUMP_MM = 5.0  # a panel's end that jumps this far (runs or points) lies on other ink
 
 
 class DigitizeError(ValueError):
@@ -613,16 +614,16 @@ def _trace_plan(
             if spec.row == r
         ]
         pulse, mode = pulses[r], _isoelectric_px(row_panels)
-        foot = mode if pulse is None else pulse.zero_mv_y_px(px_per_mv)
+        zero_y = mode if pulse is None else pulse.zero_mv_y_px(px_per_mv)
         # a rectangle of leftover grid lines, a pulse's size, can stand anywhere near a row: a
         # pulse whose 0 mV line lies this far from the row's isoelectric line is not its own
-        if abs(foot - mode) > PULSE_FOOT_MAX_MV * px_per_mv:
-            foot = mode
+        if abs(zero_y - mode) > PULSE_FOOT_MAX_MV * px_per_mv:
+            zero_y = mode
         elif pulse is not None:
             for p in row_panels:
                 _clear_of_pulse(p, pulse, x_origin, x_end)
         for p in row_panels:
-            p.baseline_y_px = foot
+            p.baseline_y_px = zero_y
         panels.extend(row_panels)
     return panels
 
@@ -809,7 +810,7 @@ def _trace_panel(
         np.concatenate([np.full(lo, np.nan), a, np.full(xb - xa - hi, np.nan)]) for a in inner
     )
     t, b, c = drop_detached_ends(
-        extend_path(cols, top, bottom, centroid, path, line_w_px), 5.0 * ppm_t
+        extend_path(cols, top, bottom, centroid, path, line_w_px), STRAY_JUMP_MM * ppm_t
     )
     found = np.isfinite(c)
     x, y = path_points_px(t, b, c, line_w_px)
@@ -821,7 +822,7 @@ def _trace_panel(
         if t1_s < DURATION_S:
             keep &= x <= reached[-1] + 0.5
         x, y = x[keep], y[keep]
-    x, y = _drop_stray_ends(x, y, 5.0 * ppm_t)
+    x, y = _drop_stray_ends(x, y, STRAY_JUMP_MM * ppm_t)
     col_y = path_values_px(t, b, c, line_w_px)
     x, y = refine_steep_px(x, y, col_y, ink[ya:yb, xa:xb], ink_w_px)
     coverage = float(found[lo:hi].mean())
