@@ -7,8 +7,9 @@ sub-pixel line phase; without a grid, both ends of the rows to a fraction of a p
 square the rotation: the page is read again if they lean) → layout from the row count → Viterbi
 trace per panel (six rows: 3×4 + 3 strips or 6×2, whichever obeys the limb-lead identities) →
 every trace's samples fitted to the darkness (:mod:`kecg.digitize.refine`) → px to mV and s →
-rhythm strips → 50 Hz low-pass, and each lead's expected SNR from what it removed. Every failure
-raises :class:`DigitizeError` with the reason the QC table shows.
+rhythm strips → the readings of one instant fused by the limb-lead identities
+(:mod:`kecg.digitize.fuse`) → 50 Hz low-pass, and each lead's expected SNR from what it
+removed. Every failure raises :class:`DigitizeError` with the reason the QC table shows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from kecg.digitize.fuse import fuse_readings
 from kecg.digitize.grid import (
     GAIN_MM_MV,
     PAPER_SPEED_MM_S,
@@ -938,15 +940,15 @@ def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: flo
     A strip keeps the layout's standard lead unless it clearly mismatches that lead's panel and
     another 3×4 lead, one no other strip holds, matches well (similar leads such as II and aVF
     must not swap; a strip misread where it crosses another row's trace must not take that
-    strip's lead and leave its own with 2.5 s). A strip replaces its lead's short panel.
+    strip's lead and leave its own with 2.5 s). A strip and its lead's panel, and the limb leads
+    of one instant, are fused into one value per lead and sample (:func:`fuse_readings`).
     """
-    n = round(DURATION_S * FS_HZ)
-    signal = np.full((n, len(LEADS)), np.nan)
     grid_mv: dict[str, np.ndarray] = {}
+    readings = []
     for p in panels:
         if not p.strip:
             grid_mv[p.lead] = _panel_mv(p, x_origin, ppm_t, px_per_mv)
-            signal[:, LEADS.index(p.lead)] = grid_mv[p.lead]
+            readings.append((p.lead, grid_mv[p.lead]))
     strips = [p for p in panels if p.strip]
     for p in strips:
         mv = _panel_mv(p, x_origin, ppm_t, px_per_mv)
@@ -957,8 +959,8 @@ def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: flo
             best = min(errors, key=errors.get)
             if errors[best] < min(STRIP_MATCH_MAX_ERROR, 0.5 * own):
                 p.lead = best
-        signal[:, LEADS.index(p.lead)] = mv
-    return signal
+        readings.append((p.lead, mv))
+    return fuse_readings(readings, px_per_mv, PAPER_SPEED_MM_S * ppm_t / FS_HZ)
 
 
 def lowpass_runs(signal_mv: np.ndarray, fs_hz: float, cutoff_hz: float) -> np.ndarray:
