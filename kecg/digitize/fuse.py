@@ -80,10 +80,10 @@ def fuse_readings(
         rows = np.flatnonzero(which == code)
         y, w = values[np.ix_(rows, cols)], weights[np.ix_(rows, cols)]
         fit, trust = _robust_fit(y, w, q)
-        # an instant is fused where its readings agree, and so are its neighbours
         chi2 = np.sum(w * trust * (y - fit) ** 2, axis=1) / (len(cols) - q.shape[1])
         if np.mean(np.sort(chi2)[: int(np.ceil(0.98 * len(chi2)))]) > STRETCH_MAX_CHI2:
             continue  # the leads disagree throughout: they need not obey the identities
+        # an instant is fused where its readings agree, and so do its neighbours'
         bad = np.zeros(n, bool)
         bad[rows] = (chi2 > MAX_CHI2) | (trust.min(axis=1) < 0.5)
         bad = maximum_filter1d(bad, 2 * GUARD_SAMPLES + 1)[rows]
