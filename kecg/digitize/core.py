@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from kecg.digitize.fuse import fuse_readings
+from kecg.digitize.fuse import fuse_readings, place_readings
 from kecg.digitize.grid import (
     GAIN_MM_MV,
     PAPER_SPEED_MM_S,
@@ -54,6 +54,7 @@ from kecg.digitize.refine import fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
     drop_detached_ends,
+    drop_detached_specks,
     extend_path,
     path_points_px,
     path_values_px,
@@ -204,18 +205,20 @@ def digitize_array(
     softness_px = _fit_panels(panels, f.ink, f.x_origin, f.ppm_t, f.line_w_px)
     gains = [p.height_px / f.px_per_mv for p in f.pulses if p is not None]
 
-    signal = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
+    signal, raw_read = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
     if not np.isfinite(signal).any():
         raise DigitizeError(f"no trace followed in any panel (pen {f.pen_w_px:.0f} px wide)")
     smooth = lowpass_runs(signal, FS_HZ, LOWPASS_HZ)
     # a lead's coverage is that of its longest panel (a rhythm strip over its 2.5 s panel)
     by_lead = {p.lead: p.coverage for p in sorted(panels, key=lambda p: p.t_end_s - p.t_start_s)}
     coverage = np.array([by_lead.get(lead, 0.0) for lead in LEADS])
-    snr_est = expected_snr_db(signal, smooth, f.px_per_mv, coverage, softness_px)
+    # the checks judge the readings as read, before fusion averages part of their errors away
+    as_read = lowpass_runs(raw_read, FS_HZ, LOWPASS_HZ)
+    snr_est = expected_snr_db(raw_read, as_read, f.px_per_mv, coverage, softness_px)
     if lowpass_hz:
         signal = smooth if lowpass_hz == LOWPASS_HZ else lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
-    residual = identity_residual({lead: signal[:, i] for i, lead in enumerate(LEADS)})
+    residual = identity_residual({lead: as_read[:, i] for i, lead in enumerate(LEADS)})
     if residual > LIMB_MAX_IDENTITY_RESIDUAL:
         raise DigitizeError(
             f"limb leads disagree (Einthoven/Goldberger residual {residual:.2f}, unrelated "
@@ -811,9 +814,11 @@ def _trace_panel(
     path = tuple(
         np.concatenate([np.full(lo, np.nan), a, np.full(xb - xa - hi, np.nan)]) for a in inner
     )
+    max_jump_px = STRAY_JUMP_MM * ppm_t
     t, b, c = drop_detached_ends(
-        extend_path(cols, top, bottom, centroid, path, line_w_px), STRAY_JUMP_MM * ppm_t
+        extend_path(cols, top, bottom, centroid, path, line_w_px), max_jump_px
     )
+    t, b, c = drop_detached_specks((t, b, c), ink[ya:yb, xa:xb], max_jump_px)
     found = np.isfinite(c)
     x, y = path_points_px(t, b, c, line_w_px)
     if ticks and found.any():
@@ -824,7 +829,7 @@ def _trace_panel(
         if t1_s < DURATION_S:
             keep &= x <= reached[-1] + 0.5
         x, y = x[keep], y[keep]
-    x, y = _drop_stray_ends(x, y, STRAY_JUMP_MM * ppm_t)
+    x, y = _drop_stray_ends(x, y, max_jump_px)
     col_y = path_values_px(t, b, c, line_w_px)
     x, y = refine_steep_px(x, y, col_y, ink[ya:yb, xa:xb], ink_w_px)
     coverage = float(found[lo:hi].mean())
@@ -934,8 +939,11 @@ def _sample_x_px(p: Panel, x_origin: float, ppm_t: float) -> tuple[np.ndarray, n
     return inside, x_origin + inside / FS_HZ * PAPER_SPEED_MM_S * ppm_t
 
 
-def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: float) -> np.ndarray:
-    """(n, 12) mV: each panel in its own time span, rhythm strips over the whole 10 s.
+def _assemble(
+    panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 12) mV: each panel in its own time span, rhythm strips over the whole 10 s; the
+    readings fused, and as read (a strip over its panel).
 
     A strip keeps the layout's standard lead unless it clearly mismatches that lead's panel and
     another 3×4 lead, one no other strip holds, matches well (similar leads such as II and aVF
@@ -960,7 +968,8 @@ def _assemble(panels: list[Panel], x_origin: float, ppm_t: float, px_per_mv: flo
             if errors[best] < min(STRIP_MATCH_MAX_ERROR, 0.5 * own):
                 p.lead = best
         readings.append((p.lead, mv))
-    return fuse_readings(readings, px_per_mv, PAPER_SPEED_MM_S * ppm_t / FS_HZ)
+    fused = fuse_readings(readings, px_per_mv, PAPER_SPEED_MM_S * ppm_t / FS_HZ)
+    return fused, place_readings(readings)
 
 
 def lowpass_runs(signal_mv: np.ndarray, fs_hz: float, cutoff_hz: float) -> np.ndarray:

@@ -88,9 +88,16 @@ def fuse_readings(
         bad[rows] = (chi2 > MAX_CHI2) | (trust.min(axis=1) < 0.5)
         bad = maximum_filter1d(bad, 2 * GUARD_SAMPLES + 1)[rows]
         fitted[np.ix_(rows[~bad], cols)] = fit[~bad]
-    signal = np.full((n, len(LEADS)), np.nan)
-    for c, j in enumerate(leads):
-        signal[shown[:, c], j] = fitted[shown[:, c], c]
+    return place_readings([(lead, fitted[:, c]) for c, (lead, _) in enumerate(readings)])
+
+
+def place_readings(readings: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
+    """(n, 12) mV: each lead's readings as read, the last one given winning where they overlap
+    (a rhythm strip over its panel); NaN where the lead has none."""
+    signal = np.full((len(readings[0][1]), len(LEADS)), np.nan)
+    for lead, mv in readings:
+        shown = np.isfinite(mv)
+        signal[shown, LEADS.index(lead)] = mv[shown]
     return signal
 
 

@@ -32,6 +32,7 @@ LIMB_LEADS, PRECORDIAL_LEADS = LEADS[:6], LEADS[6:]
 DURATION_S = 10.0
 COLUMN_S = 2.5
 PULSE_WIDTH_MM = (1.5, 10.0)  # a calibration pulse's top, edge to edge (0.2 s = 5 mm is usual)
+STRIP_TRIM = 0.05  # share of the worst samples a strip's match to a panel leaves out
 # leads × signs that sum to zero at every instant (Einthoven, Goldberger)
 LIMB_IDENTITIES: tuple[dict[str, float], ...] = (
     {"I": 1.0, "II": -1.0, "III": 1.0},
@@ -386,7 +387,9 @@ def strip_lead_errors(strip_mv: np.ndarray, panels_mv: dict[str, np.ndarray]) ->
     """Normalised mismatch between a 10 s strip and each 3×4 panel lead over that panel's time.
 
     ``panels_mv`` holds each 3×4 lead on the 10 s time base (NaN outside its column). The error is
-    the RMS difference after removing medians, divided by the panel's RMS: ≈ 0 for the same lead.
+    the RMS difference after removing medians, over all but the worst ``STRIP_TRIM`` of the
+    samples, divided by the panel's RMS: ≈ 0 for the same lead. The trim keeps one misread QRS
+    (a path that hops to a crossing trace for 20 ms) from making a strip look like another lead.
     """
     out = {}
     for lead, panel in panels_mv.items():
@@ -395,5 +398,6 @@ def strip_lead_errors(strip_mv: np.ndarray, panels_mv: dict[str, np.ndarray]) ->
             continue
         a = strip_mv[both] - np.median(strip_mv[both])
         b = panel[both] - np.median(panel[both])
-        out[lead] = float(np.sqrt(np.mean((a - b) ** 2)) / max(np.sqrt(np.mean(b**2)), 1e-6))
+        kept = np.sort((a - b) ** 2)[: int(np.ceil((1 - STRIP_TRIM) * both.sum()))]
+        out[lead] = float(np.sqrt(np.mean(kept)) / max(np.sqrt(np.mean(b**2)), 1e-6))
     return out

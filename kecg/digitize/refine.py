@@ -6,8 +6,9 @@ neighbours. Here every sample of every trace on the page is fitted to all the da
 it at once: the model draws a pen of radius ``r`` along the polyline through the samples,
 darkness ``A·σ((r − d)/s)`` at distance ``d`` px from it, and gradient steps (Adam) on the
 samples' y, on ``A``, ``r`` and the edge softness ``s`` reduce the squared difference from the
-page's darkness, with a penalty on the samples' second differences that grows with ``s``
-(a scan's blurred edge places a sample less surely than a crisp one). The pen is fitted alone
+page's darkness, with a light penalty on the samples' second differences (it keeps a path off
+a label's ink that touches the trace; one that grew with ``s``, ten times stronger on a
+blurred scan than on a crisp print, flattened the scans' QRS complexes). The pen is fitted alone
 first: a misjudged width would otherwise bend the samples to make up for it. On a slope a
 sample's step grows with the path's length per column, so that a flank read half a pixel
 early can move the several pixels of y that puts it back.
@@ -20,8 +21,9 @@ nearest pen alone, a scan's blur filling the gap between two flanks pulled them 
 Measured on the seed-1 cohorts (83 pages each), median SNR over all leads, column reading →
 this fit: clean 21.4 → 23.9 dB, scan 18.8 → 19.7, photo 18.0 → 19.1; 60 ecg-image-kit pages
 of LUDB 21.6 → 22.5; the far stroke's darkness then added clean 24.05 → 24.21, scan 19.72 →
-20.03, photo 19.08 → 19.26, kit 22.61 → 22.74. The cost is about 0.23 CPU s per page at
-200 dpi.
+20.03, photo 19.08 → 19.26, kit 22.61 → 22.74; the light smoothness penalty (0.001 in place
+of 0.005·(s / 0.5 px)²) clean 25.12 → 25.19, scan 20.60 → 20.88 (II and V5 20.96 → 21.44),
+photo 19.79 → 20.15, kit 22.69 → 22.64. The cost is about 0.23 CPU s per page at 200 dpi.
 """
 
 from __future__ import annotations
@@ -36,8 +38,7 @@ STEP_PX = 0.065  # Adam's step on a flat stretch's y; ...
 STEEP_GAIN_MAX = 10.0  # ... times the path's length per column, up to this, on a slope
 STEP_SHAPE = 0.05  # Adam's step on A, r and s
 SHAPE_FIRST = 10  # iterations that fit the pen (A, r, s) alone, before the samples move
-SMOOTHNESS = 0.005  # weight of the mean squared second difference of y (px²) ...
-SOFT_REF_PX = 0.5  # ... for a pen edge this soft; it scales with the softness squared
+SMOOTHNESS = 0.001  # weight of the mean squared second difference of y (px²)
 MIN_SOFT_PX = 0.15  # the edge softness never goes under this (a crisp anti-aliased edge)
 REACH_PX = 0.5  # pixels this far past the pen's edge take part
 INKED = 0.25  # a sample moves where its column's band holds ink this dark (times the pen's)
@@ -281,8 +282,7 @@ def _fit(
         grad = np.zeros(len(steps))
         grad[:n_y] = _to_samples(seg, g_d, t, n_y) + _to_samples(seg2, g_d2, t2, n_y)
         grad[:n_y] *= -a / s * scale
-        w = SMOOTHNESS * (s / SOFT_REF_PX) ** 2  # a blurred edge tells less: smooth more
-        g2 = (2 * w / len(smooth)) * smooth * (ys[2:] - 2 * ys[1:-1] + ys[:-2])
+        g2 = (2 * SMOOTHNESS / len(smooth)) * smooth * (ys[2:] - 2 * ys[1:-1] + ys[:-2])
         grad[: n_y - 2] += g2
         grad[1 : n_y - 1] -= 2 * g2
         grad[2:n_y] += g2

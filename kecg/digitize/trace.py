@@ -8,6 +8,8 @@ chosen run becomes one y value: its ink centroid, or its tip for a peak or troug
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 
@@ -266,6 +268,40 @@ def drop_detached_ends(
     drop += [found[tail[0] + 1 :]] if tail.size else []
     for cols in drop:
         t[cols], b[cols], c[cols] = np.nan, np.nan, np.nan
+    return t, b, c
+
+
+def drop_detached_specks(
+    path: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ink: np.ndarray,
+    max_gap_px: float,
+    max_cols: int = 4,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A path (top, bottom, centroid per column) without the stretches of up to ``max_cols``
+    columns inside it that lie over ``max_gap_px`` from the path on both sides, where the path
+    resumes within ``max_gap_px`` of where it left and under half the rows between them hold
+    ink (``ink``: the panel's darkness).
+
+    A column whose trace pixels were lost (under a grid line at 100 dpi) leaves the path only a
+    speck or a label far off: it jumped 100 px there and back, which the pen never does. A QRS
+    apex cut from its flanks by thinning is kept: its stroke's ink joins them.
+    """
+    t, b, c = (a.copy() for a in path)
+    found = np.flatnonzero(np.isfinite(c))
+    i, j = found[:-1], found[1:]
+    apart = np.flatnonzero(_gap_px(t[i], b[i], t[j], b[j]) > max_gap_px)
+    level = 0.5 * np.median(ink[np.round(c[found]).astype(int), found]) if len(found) else 0.0
+    for left, right in pairwise(apart):
+        before, after, stretch = found[left], found[right + 1], found[left + 1 : right + 1]
+        if (
+            right - left > max_cols
+            or _gap_px(t[before], b[before], t[after], b[after]) > max_gap_px
+        ):
+            continue
+        lo = int(min(b[before], b[after], t[stretch].min()))
+        hi = int(max(t[before], t[after], b[stretch].max()))
+        if np.mean(ink[lo : hi + 1, before : after + 1].max(axis=1) > level) < 0.5:
+            t[stretch], b[stretch], c[stretch] = np.nan, np.nan, np.nan
     return t, b, c
 
 
