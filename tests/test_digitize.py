@@ -394,6 +394,10 @@ def test_a_speck_far_off_inside_a_path_is_dropped() -> None:
     np.testing.assert_array_equal(
         np.delete(np.c_[t, b], 20, 0), np.delete(np.c_[top, bottom], 20, 0)
     )
+    two = top.copy(), bottom.copy()
+    two[0][22], two[1][22] = 251.0, 258.0  # a second speck, one column of trace after the first
+    two_c = drop_detached_specks((*two, 0.5 * (two[0] + two[1])), ink, 19.7)[2]
+    assert np.flatnonzero(np.isnan(two_c)).tolist() == [20, 22]  # the trace between is kept
     top[20], bottom[20] = 60.0, 64.0  # an R apex; its flanks' ink joins it to the columns beside
     ink[60:150, 19:22] = 1.0
     apex = (top, bottom, 0.5 * (top + bottom))

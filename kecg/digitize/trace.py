@@ -295,6 +295,7 @@ def drop_detached_specks(
         before, after, stretch = found[left], found[right + 1], found[left + 1 : right + 1]
         if (
             right - left > max_cols
+            or np.isnan(c[before])  # a speck dropped just before: the path left from it
             or _gap_px(t[before], b[before], t[after], b[after]) > max_gap_px
         ):
             continue
