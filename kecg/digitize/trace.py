@@ -246,6 +246,16 @@ def path_points_px(
     return xs[order], ys[order]
 
 
+def _jumps(
+    t: np.ndarray, b: np.ndarray, c: np.ndarray, max_gap_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns a path (top, bottom, centroid per column) holds, and the positions ``k`` in
+    them where the gap between the runs of columns ``k`` and ``k + 1`` exceeds ``max_gap_px``."""
+    found = np.flatnonzero(np.isfinite(c))
+    i, j = found[:-1], found[1:]
+    return found, np.flatnonzero(_gap_px(t[i], b[i], t[j], b[j]) > max_gap_px)
+
+
 def drop_detached_ends(
     path: tuple[np.ndarray, np.ndarray, np.ndarray], max_gap_px: float, n_edge: int = 4
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -258,11 +268,9 @@ def drop_detached_ends(
     trace, which the pen never does.
     """
     t, b, c = (a.copy() for a in path)
-    found = np.flatnonzero(np.isfinite(c))
+    found, apart = _jumps(t, b, c, max_gap_px)
     if len(found) <= 2 * n_edge + 2:
         return t, b, c
-    i, j = found[:-1], found[1:]
-    apart = np.flatnonzero(_gap_px(t[i], b[i], t[j], b[j]) > max_gap_px)
     head, tail = apart[apart < n_edge], apart[apart >= len(found) - 1 - n_edge]
     drop = [found[: head[-1] + 1]] if head.size else []
     drop += [found[tail[0] + 1 :]] if tail.size else []
@@ -287,9 +295,7 @@ def drop_detached_specks(
     apex cut from its flanks by thinning is kept: its stroke's ink joins them.
     """
     t, b, c = (a.copy() for a in path)
-    found = np.flatnonzero(np.isfinite(c))
-    i, j = found[:-1], found[1:]
-    apart = np.flatnonzero(_gap_px(t[i], b[i], t[j], b[j]) > max_gap_px)
+    found, apart = _jumps(t, b, c, max_gap_px)
     level = 0.5 * np.median(ink[np.round(c[found]).astype(int), found]) if len(found) else 0.0
     for left, right in pairwise(apart):
         before, after, stretch = found[left], found[right + 1], found[left + 1 : right + 1]
