@@ -21,7 +21,7 @@ from kecg.digitize import (
     select_leads,
     shown_intervals_s,
 )
-from kecg.digitize.core import DigitizeError, Panel, _assemble, _ink_end_px
+from kecg.digitize.core import DigitizeError, Panel, _assemble, _binarize, _ink_end_px
 from kecg.digitize.grid import (
     _row_percentile,
     darkness_maps,
@@ -668,14 +668,44 @@ def test_extract_leads_uses_rhythm_strip(rendered, digitized) -> None:
     assert snr["II"] > MIN_MEDIAN_SNR_DB["clean"]
 
 
-def _cohort_page(out: Path, ecg_id: str, artifacts: str) -> dict:
-    """Render one page of the seed-1 cohort (40 patients) into ``out``; returns its sidecar."""
-    plan = plan_cohort(40, 1).to_dict("records")
+def _cohort_page(out: Path, ecg_id: str, artifacts: str, n_patients: int = 40) -> dict:
+    """Render one page of the seed-1 cohort of ``n_patients`` into ``out``; returns its
+    sidecar."""
+    plan = plan_cohort(n_patients, 1).to_dict("records")
     index = next(i for i, row in enumerate(plan) if row["ecg_id"] == ecg_id)
     for sub in ("signals", "images", "meta"):
         (out / sub).mkdir()
     _write_one((plan[index], 1, index, out, True, artifacts, None, None, None, False))
     return json.loads((out / "meta" / f"{ecg_id}.json").read_text())
+
+
+def test_a_thin_pale_trace_is_thresholded_at_its_own_darkness() -> None:
+    """Three rows of a 3 px navy trace (darkness 0.57) with bold black labels (0.92) over a
+    sixth of each row's band: half the band's 90th percentile (0.46, the labels') would cut
+    the trace's paler pixels; the threshold is half the trace's darkness."""
+    ink = np.zeros((600, 800), np.float32)
+    for y in (100, 300, 500):
+        ink[y - 1 : y + 2, 40:780] = 0.57
+        ink[y - 12 : y - 2, 60:90] = 0.92
+        ink[y - 12 : y - 2, 300:330] = 0.92
+        ink[y - 12 : y - 2, 560:590] = 0.92
+    ink_bool, rows_y, threshold = _binarize(ink)
+    assert list(rows_y) == [100, 300, 500]
+    assert 0.5 * 0.57 <= threshold <= 0.5 * 0.57 * 1.15 + 1e-6
+    assert ink_bool[300, 40:780].all()
+
+
+def test_a_navy_trace_beside_black_labels_at_5_mm_per_mv_is_read(tmp_path) -> None:
+    """Cohort page p0041_e0 (seed 1, 56 patients, clean, 251 dpi, 5 mm/mV, navy 3 px pen):
+    thresholded at half its bold labels' darkness the trace lost 280 columns under the
+    header, the path rode the header text and the page was refused (limb leads disagree)."""
+    meta = _cohort_page(tmp_path, "p0041_e0", "clean", n_patients=56)
+    result = digitize_array(read_image(tmp_path / meta["image"]))
+    true = read_record(tmp_path / "signals" / "p0041_e0")
+    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) > 24.0
+    assert min(snr.values()) > 14.0
+    assert snr["II"] > 24.0
 
 
 def test_a_scans_qrs_complexes_keep_their_shape(tmp_path) -> None:

@@ -72,6 +72,8 @@ FLAT_MAX_ANISOTROPY = 0.12  # on a flattened photo: what its perspective leaves 
 GRID_MAX_WARP = 0.005  # grid pitch change across the page (flat pages read ≤ 0.003)
 # 1,565 cohort images read ≤ 0.71; misread pages 0.5–1.3 (unrelated leads read 1)
 LIMB_MAX_IDENTITY_RESIDUAL = 0.8
+# the trace's darkness: at most this times the median column peak of its rows (_binarize)
+TRACE_LEVEL_CAP = 1.15
 # a grid's pitch peak over the spectrum around it, geometric mean of x and y: 99 % of 581
 # cohort pages with a grid (clean, scan, photo) read 28 or more (the lowest, 6.4 and 13, two
 # misread photos); 31 pages without one at most 11.3, and that page's pulses rule it out
@@ -353,8 +355,14 @@ def _frame(
 def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Ink pixels, trace rows and the threshold: half the trace's own darkness.
 
-    A first, permissive threshold finds the trace rows; the trace darkness is then measured
-    inside those rows only, so a darker header text or a pale pen do not bias it.
+    A first, permissive threshold finds the trace rows; the darkness is then measured inside
+    those rows only, so header text or a pale pen do not bias it. The rows are found at half
+    the 90th percentile of the rows' ink. A thin pale pen (navy, 3 px at 5 mm/mV) beside bold
+    black lead labels leaves that percentile to the labels: the trace's level is also taken as
+    the median of each column's darkest pixel, and the threshold is half the lower of the two
+    (that median at most ``TRACE_LEVEL_CAP`` times over). At half the labels' darkness, clean
+    page p0041_e0 of the seed-1 cohort (56 patients) lost its trace in 280 columns under a
+    header line, the path rode the header and the page was refused.
     """
     if not (ink > 0.1).any():
         raise DigitizeError("blank image (no dark ink after grid removal)")
@@ -363,12 +371,19 @@ def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     if len(rows_y) < 3:
         return rough, rows_y, 0.25
     half = max(2, int(0.15 * float(np.median(np.diff(rows_y)))))
-    bands = np.concatenate([ink[max(0, y - half) : y + half + 1].ravel() for y in rows_y])
-    dark = bands[bands > 0.15]
+    bands = [ink[max(0, y - half) : y + half + 1] for y in rows_y]
+    dark = np.concatenate([band.ravel() for band in bands])
+    dark = dark[dark > 0.15]
     level = float(np.percentile(dark, 90)) if len(dark) else 0.5
+    # rows at the labels' level: at the trace's, grid lines left where the grid begins
+    # part-way down a tile (grid_darkness) can outline a header line as wide as a row
+    rows_y = find_rows(ink > max(0.12, 0.5 * level))
+    peaks = np.concatenate([band.max(axis=0) for band in bands])
+    peaks = peaks[peaks > 0.15]
+    if len(peaks):
+        level = min(level, TRACE_LEVEL_CAP * float(np.median(peaks)))
     threshold = max(0.12, 0.5 * level)
-    ink_bool = ink > threshold
-    return ink_bool, find_rows(ink_bool), threshold
+    return ink > threshold, rows_y, threshold
 
 
 def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> float:
