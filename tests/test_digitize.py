@@ -31,7 +31,7 @@ from kecg.digitize.grid import (
     remove_grid,
     rotate,
 )
-from kecg.digitize.layout import Pulse, calibration_pulse, layout_plan
+from kecg.digitize.layout import Pulse, calibration_pulse, layout_plan, row_extents
 from kecg.digitize.load import read_image
 from kecg.digitize.metrics import EDGE_REF_PX, JITTER_GAIN, READ_FLOOR_PX, expected_snr_db
 from kecg.digitize.refine import fit_traces_px
@@ -706,6 +706,29 @@ def test_a_navy_trace_beside_black_labels_at_5_mm_per_mv_is_read(tmp_path) -> No
     assert np.median(list(snr.values())) > 24.0
     assert min(snr.values()) > 14.0
     assert snr["II"] > 24.0
+
+
+def test_specks_past_a_trace_end_do_not_extend_its_row() -> None:
+    """A 1 px trace from column 100 to 900 with a scan's specks 5 and 10 columns past its
+    end (inside the 17 px gap the extents close) and one before its start: the row's ink
+    still ends at 900 and starts at 100."""
+    ink_bool = np.zeros((200, 1000), bool)
+    ink_bool[100, 100:901] = True
+    ink_bool[[60, 150], [905, 910]] = True
+    ink_bool[130, 95:97] = True
+    assert row_extents(ink_bool, np.array([100]), 87, 17).tolist() == [[100.0, 900.0]]
+
+
+def test_a_scans_time_axis_is_not_carried_off_by_specks(tmp_path) -> None:
+    """Cohort page p0002_e0 (seed 1, 56 patients, scan, 110 dpi, 1 px pen, pulses joined to
+    the traces, so t = 0 comes from the rows' right ends): specks past three rows' ends moved
+    the time axis 2.5 mm late, every lead read -1 to -3 dB and nothing was flagged."""
+    meta = _cohort_page(tmp_path, "p0002_e0", "scan", n_patients=56)
+    result = digitize_array(read_image(tmp_path / meta["image"]))
+    true = read_record(tmp_path / "signals" / "p0002_e0")
+    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    assert np.median(list(snr.values())) > 21.0
+    assert min(snr.values()) > 15.0
 
 
 def test_a_scans_qrs_complexes_keep_their_shape(tmp_path) -> None:

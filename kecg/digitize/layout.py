@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import binary_opening, gaussian_filter1d
 from scipy.signal import find_peaks
 
 from kecg.digitize.grid import GAIN_MM_MV, STANDARD_GAINS_MM_MV
@@ -33,6 +33,7 @@ DURATION_S = 10.0
 COLUMN_S = 2.5
 PULSE_WIDTH_MM = (1.5, 10.0)  # a calibration pulse's top, edge to edge (0.2 s = 5 mm is usual)
 STRIP_TRIM = 0.05  # share of the worst samples a strip's match to a panel leaves out
+MIN_INK_COLUMNS = 3  # row_extents: ink narrower than this is a speck
 # leads × signs that sum to zero at every instant (Einthoven, Goldberger)
 LIMB_IDENTITIES: tuple[dict[str, float], ...] = (
     {"I": 1.0, "II": -1.0, "III": 1.0},
@@ -155,12 +156,22 @@ def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int]:
 def row_extents(
     ink_bool: np.ndarray, rows_y: np.ndarray, half_band_px: int, max_gap_px: int
 ) -> np.ndarray:
-    """(left, right) pixel columns of each row's longest ink stretch, shape (n_rows, 2)."""
+    """(left, right) pixel columns of each row's longest ink stretch, shape (n_rows, 2), gaps
+    up to ``max_gap_px`` closed.
+
+    The stretch ends at ink seen in ``MIN_INK_COLUMNS`` consecutive columns: a scan's specks
+    a few px past a trace's end would otherwise carry it on across the gap. Inside it, short
+    pieces count (a faint photographed trace falls apart into them).
+    """
     out = np.zeros((len(rows_y), 2))
     for i, y in enumerate(rows_y):
         band = ink_bool[max(0, y - half_band_px) : y + half_band_px + 1]
-        start, length = _longest_run(band.any(axis=0), max_gap_px)
-        out[i] = start, start + length - 1
+        occupied = band.any(axis=0)
+        start, length = _longest_run(occupied, max_gap_px)
+        wide = np.flatnonzero(
+            binary_opening(occupied[start : start + length], np.ones(MIN_INK_COLUMNS, bool))
+        )
+        out[i] = (start + wide[0], start + wide[-1]) if len(wide) else (start, start + length - 1)
     return out
 
 
