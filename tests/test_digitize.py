@@ -679,6 +679,15 @@ def _cohort_page(out: Path, ecg_id: str, artifacts: str, n_patients: int = 40) -
     return json.loads((out / "meta" / f"{ecg_id}.json").read_text())
 
 
+def _cohort_page_snr(out: Path, ecg_id: str, artifacts: str, n_patients: int = 40):
+    """Digitize one page of the seed-1 cohort (:func:`_cohort_page`): the result, and each
+    lead's SNR (dB) against the truth over the samples the page shows."""
+    meta = _cohort_page(out, ecg_id, artifacts, n_patients)
+    result = digitize_array(read_image(out / meta["image"]))
+    true = read_record(out / "signals" / ecg_id)
+    return result, record_snr_db(true, result.record, shown_intervals_s(meta))
+
+
 def test_a_thin_pale_trace_is_thresholded_at_its_own_darkness() -> None:
     """Three rows of a 3 px navy trace (darkness 0.57) with bold black labels (0.92) over a
     sixth of each row's band: half the band's 90th percentile (0.46, the labels') would cut
@@ -699,10 +708,7 @@ def test_a_navy_trace_beside_black_labels_at_5_mm_per_mv_is_read(tmp_path) -> No
     """Cohort page p0041_e0 (seed 1, 56 patients, clean, 251 dpi, 5 mm/mV, navy 3 px pen):
     thresholded at half its bold labels' darkness the trace lost 280 columns under the
     header, the path rode the header text and the page was refused (limb leads disagree)."""
-    meta = _cohort_page(tmp_path, "p0041_e0", "clean", n_patients=56)
-    result = digitize_array(read_image(tmp_path / meta["image"]))
-    true = read_record(tmp_path / "signals" / "p0041_e0")
-    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    _, snr = _cohort_page_snr(tmp_path, "p0041_e0", "clean", n_patients=56)
     assert np.median(list(snr.values())) > 24.0
     assert min(snr.values()) > 14.0
     assert snr["II"] > 24.0
@@ -723,10 +729,7 @@ def test_a_scans_time_axis_is_not_carried_off_by_specks(tmp_path) -> None:
     """Cohort page p0002_e0 (seed 1, 56 patients, scan, 110 dpi, 1 px pen, pulses joined to
     the traces, so t = 0 comes from the rows' right ends): specks past three rows' ends moved
     the time axis 2.5 mm late, every lead read -1 to -3 dB and nothing was flagged."""
-    meta = _cohort_page(tmp_path, "p0002_e0", "scan", n_patients=56)
-    result = digitize_array(read_image(tmp_path / meta["image"]))
-    true = read_record(tmp_path / "signals" / "p0002_e0")
-    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    _, snr = _cohort_page_snr(tmp_path, "p0002_e0", "scan", n_patients=56)
     assert np.median(list(snr.values())) > 21.0
     assert min(snr.values()) > 15.0
 
@@ -736,10 +739,7 @@ def test_a_scans_qrs_complexes_keep_their_shape(tmp_path) -> None:
     differences once grew with the fitted edge softness, ten times stronger on a blurred scan
     than on a crisp print: it flattened the QRS complexes, and the page read 21.2 dB median
     over its leads (II 20.4); with a light penalty, 22.8 (II 21.6)."""
-    meta = _cohort_page(tmp_path, "p0008_e0", "scan")
-    result = digitize_array(read_image(tmp_path / meta["image"]))
-    true = read_record(tmp_path / "signals" / "p0008_e0")
-    snr = record_snr_db(true, result.record, shown_intervals_s(meta))
+    _, snr = _cohort_page_snr(tmp_path, "p0008_e0", "scan")
     assert np.median(list(snr.values())) > 22.0
     assert snr["II"] > 21.0
 
