@@ -21,7 +21,14 @@ from kecg.digitize import (
     select_leads,
     shown_intervals_s,
 )
-from kecg.digitize.core import DigitizeError, Panel, _assemble, _binarize, _ink_end_px
+from kecg.digitize.core import (
+    Digitized,
+    DigitizeError,
+    Panel,
+    _assemble,
+    _binarize,
+    _ink_end_px,
+)
 from kecg.digitize.grid import (
     _row_percentile,
     darkness_maps,
@@ -679,7 +686,9 @@ def _cohort_page(out: Path, ecg_id: str, artifacts: str, n_patients: int = 40) -
     return json.loads((out / "meta" / f"{ecg_id}.json").read_text())
 
 
-def _cohort_page_snr(out: Path, ecg_id: str, artifacts: str, n_patients: int = 40):
+def _cohort_page_snr(
+    out: Path, ecg_id: str, artifacts: str, n_patients: int = 40
+) -> tuple[Digitized, dict[str, float]]:
     """Digitize one page of the seed-1 cohort (:func:`_cohort_page`): the result, and each
     lead's SNR (dB) against the truth over the samples the page shows."""
     meta = _cohort_page(out, ecg_id, artifacts, n_patients)
@@ -790,21 +799,17 @@ def test_a_strip_misread_in_one_column_keeps_its_lead(tmp_path) -> None:
     2.5 s panel only: 0.8 dB over the 10 s the page shows it, expected 15.6. Matched over all
     but its worst 5 % of samples, the strip is 0.15 off II's panel (aVF 0.28) and keeps II
     (3.3 dB with the spike); without the spike, 9.2 dB (the page's leads read 5–13 dB)."""
-    meta = _cohort_page(tmp_path, "p0035_e0", "scan")
-    result = digitize_array(read_image(tmp_path / meta["image"]))
+    result, snr = _cohort_page_snr(tmp_path, "p0035_e0", "scan")
     assert [p.lead for p in result.panels if p.strip] == ["II"]
-    true = read_record(tmp_path / "signals" / "p0035_e0")
-    assert record_snr_db(true, result.record, shown_intervals_s(meta))["II"] > 8.0
+    assert snr["II"] > 8.0
 
 
 def test_a_poor_lead_is_flagged_though_fusion_lifts_it(tmp_path) -> None:
     """Cohort page p0019_e1 (seed 1, scan, 123 dpi): aVL reads 7.8 dB. Fused with I and III,
     its jitter shrank, and the expected SNR taken from the fused signal said 10.7 dB: not
     flagged. Taken from the readings as read, 8.2 dB."""
-    meta = _cohort_page(tmp_path, "p0019_e1", "scan")
-    result = digitize_array(read_image(tmp_path / meta["image"]))
-    true = read_record(tmp_path / "signals" / "p0019_e1")
-    assert record_snr_db(true, result.record, shown_intervals_s(meta))["aVL"] < 10.0
+    result, snr = _cohort_page_snr(tmp_path, "p0019_e1", "scan")
+    assert snr["aVL"] < 10.0
     assert result.qc["snr_est_db_aVL"] < 10.0
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kecg.digitize.fuse import fuse_readings
+from kecg.digitize.fuse import fuse_readings, place_readings
 from kecg.digitize.layout import layout_plan
 from kecg.io import LEADS, read_record
 
@@ -47,19 +47,12 @@ def _rms_px(signal_mv: np.ndarray, true_mv: np.ndarray, lead: str) -> float:
     return float(np.sqrt(np.mean(err**2)) * PX_PER_MV)
 
 
-def _unfused(readings: list[tuple[str, np.ndarray]]) -> np.ndarray:
-    out = np.full((len(readings[0][1]), len(LEADS)), np.nan)
-    for lead, mv in readings:
-        out[np.isfinite(mv), LEADS.index(lead)] = mv[np.isfinite(mv)]
-    return out
-
-
 def test_fusing_limb_leads_averages_out_reading_error() -> None:
     """PTB's limb leads obey Einthoven's and Goldberger's identities: with I, II (panel and
     strip) and III read at once, each reading's error shrinks (by 14–35 % here)."""
     true = _true_10s("ptb/s0010_re")
     readings = _page_readings(true, 0.5, seed=1)
-    before, after = _unfused(readings), fuse_readings(readings, PX_PER_MV, PX_PER_SAMPLE)
+    before, after = place_readings(readings), fuse_readings(readings, PX_PER_MV, PX_PER_SAMPLE)
     for lead in ("I", "III", "aVR", "aVL", "aVF"):
         assert _rms_px(after, true, lead) < 0.9 * _rms_px(before, true, lead)
     # the II strip is fused over the first 5 s only, where the other limb leads are shown
@@ -92,5 +85,5 @@ def test_leads_that_break_the_identities_are_kept_as_read() -> None:
     assert np.std(identity) > 0.3 * np.std(ii)
     readings = _page_readings(true, 0.3, seed=3)
     np.testing.assert_array_equal(
-        fuse_readings(readings, PX_PER_MV, PX_PER_SAMPLE), _unfused(readings)
+        fuse_readings(readings, PX_PER_MV, PX_PER_SAMPLE), place_readings(readings)
     )

@@ -377,13 +377,15 @@ def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     level = float(np.percentile(dark, 90)) if len(dark) else 0.5
     # rows at the labels' level: at the trace's, grid lines left where the grid begins
     # part-way down a tile (grid_darkness) can outline a header line as wide as a row
-    rows_y = find_rows(ink > max(0.12, 0.5 * level))
+    rows_threshold = max(0.12, 0.5 * level)
+    ink_bool = ink > rows_threshold
+    rows_y = find_rows(ink_bool)
     peaks = np.concatenate([band.max(axis=0) for band in bands])
     peaks = peaks[peaks > 0.15]
     if len(peaks):
         level = min(level, TRACE_LEVEL_CAP * float(np.median(peaks)))
     threshold = max(0.12, 0.5 * level)
-    return ink > threshold, rows_y, threshold
+    return (ink_bool if threshold == rows_threshold else ink > threshold), rows_y, threshold
 
 
 def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> float:
