@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial import cKDTree
@@ -41,7 +43,7 @@ from kecg.digitize.grid import (
 from kecg.digitize.layout import Pulse, calibration_pulse, layout_plan, row_extents
 from kecg.digitize.load import read_image
 from kecg.digitize.metrics import EDGE_REF_PX, JITTER_GAIN, READ_FLOOR_PX, expected_snr_db
-from kecg.digitize.refine import fit_traces_px
+from kecg.digitize.refine import _far_side_segments, _nearest_segments, fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
     drop_detached_ends,
@@ -350,6 +352,52 @@ def test_fit_adds_the_far_flanks_darkness_under_a_scans_blur(
     flank = np.abs(np.gradient(_qrst_px(QRST_XS_PX), QRST_XS_PX)) > 1.0
     assert _qrst_rms_px(fitted, flank) < limit_px
     assert _qrst_rms_px(fitted, ~flank) < 0.06
+
+
+def _segment_distance_px(px, py, x0, y0, x1, y1) -> np.ndarray:
+    """Exact distance (float64) from points to segments, elementwise."""
+    vx, vy = x1 - x0, y1 - y0
+    t = np.clip(((px - x0) * vx + (py - y0) * vy) / (vx * vx + vy * vy), 0.0, 1.0)
+    return np.hypot(px - x0 - t * vx, py - y0 - t * vy)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), dx_px=st.floats(0.3, 2.0), k=st.integers(0, 6))
+def test_nearest_segment_search_finds_the_closest_segment_in_each_window(
+    seed: int, dx_px: float, k: int
+) -> None:
+    """Each pixel's segment is the nearest one (exact distance) among its window's."""
+    rng = np.random.default_rng(seed)
+    xs = np.arange(40) * dx_px
+    ys = np.cumsum(rng.normal(0.0, 3.0, 40))
+    px = rng.uniform(0.0, xs[-1], 300)
+    py = np.interp(px, xs, ys) + rng.normal(0.0, 2.0, 300)
+    near = np.round(px / dx_px).astype(int)
+    lo, hi = np.clip(near - k, 0, 38), np.clip(near + k, 0, 38)
+    f32 = [a.astype(np.float32) for a in (px, py, xs, ys)]
+    seg = _nearest_segments(*f32, lo, hi)
+    assert ((seg >= lo) & (seg <= hi)).all()
+    dist = _segment_distance_px(px, py, xs[seg], ys[seg], xs[seg + 1], ys[seg + 1])
+    windows = [np.minimum(lo + offset, hi) for offset in range(2 * k + 1)]
+    best = np.min(
+        [_segment_distance_px(px, py, xs[j], ys[j], xs[j + 1], ys[j + 1]) for j in windows], axis=0
+    )
+    assert np.allclose(dist, best, atol=1e-3)
+
+
+def test_far_side_segment_is_the_other_flank_of_a_narrow_wave() -> None:
+    """Between the two flanks of a narrow spike (up 20 px over 2 px, down again) a pixel's far
+    segment lies on the other flank; beside a flat stretch, or outside the spike, there is none."""
+    xs = np.arange(12, dtype=np.float32)
+    ys = np.array([0, 0, 0, 0, 0, -10, -20, -10, 0, 0, 0, 0], np.float32)
+    px = np.array([6.0, 5.6, 6.4, 1.5, 3.5], np.float32)  # in the spike's gap, beside it, flat
+    py = np.array([-12.0, -14.0, -14.0, 1.0, -15.0], np.float32)
+    lo, hi = np.zeros(5, np.int64), np.full(5, 10, np.int64)
+    seg = _nearest_segments(px, py, xs, ys, lo, hi)
+    seg2 = _far_side_segments(px, py, xs, ys, seg, lo, hi, 3.0)
+    assert list(seg[:3]) == [5, 5, 6] and seg2[1] == 6 and seg2[2] == 5
+    assert seg2[0] in (5, 6) and seg2[0] != seg[0]
+    assert list(seg2[3:]) == [-1, -1]
 
 
 def test_path_keeps_the_tall_run_of_a_stroke_over_a_fragment_nearer_the_baseline() -> None:
