@@ -210,7 +210,6 @@ def digitize_array(
     signal, raw_read = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
     if not np.isfinite(signal).any():
         raise DigitizeError(f"no trace followed in any panel (pen {f.pen_w_px:.0f} px wide)")
-    smooth = lowpass_runs(signal, FS_HZ, LOWPASS_HZ)
     # a lead's coverage is that of its longest panel (a rhythm strip over its 2.5 s panel)
     by_lead = {p.lead: p.coverage for p in sorted(panels, key=lambda p: p.t_end_s - p.t_start_s)}
     coverage = np.array([by_lead.get(lead, 0.0) for lead in LEADS])
@@ -218,7 +217,7 @@ def digitize_array(
     as_read = lowpass_runs(raw_read, FS_HZ, LOWPASS_HZ)
     snr_est = expected_snr_db(raw_read, as_read, f.px_per_mv, coverage, softness_px)
     if lowpass_hz:
-        signal = smooth if lowpass_hz == LOWPASS_HZ else lowpass_runs(signal, FS_HZ, lowpass_hz)
+        signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
     residual = identity_residual({lead: as_read[:, i] for i, lead in enumerate(LEADS)})
     if residual > LIMB_MAX_IDENTITY_RESIDUAL:
