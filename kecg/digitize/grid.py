@@ -146,13 +146,16 @@ def parabolic_offset(left: ArrayLike, centre: ArrayLike, right: ArrayLike) -> np
     return np.where(peaked, np.clip(offset, -0.5, 0.5), 0.0)
 
 
-def rotate(image: np.ndarray, angle_deg: float, border: float = 0.0) -> np.ndarray:
-    """Undo a rotation of ``angle_deg`` (counter-clockwise positive) about the image centre."""
+def rotate(
+    image: np.ndarray, angle_deg: float, border: float = 0.0, interpolation: int = cv2.INTER_LINEAR
+) -> np.ndarray:
+    """Undo a rotation of ``angle_deg`` (counter-clockwise positive) about the image centre,
+    interpolating by ``interpolation`` (an OpenCV flag)."""
     if angle_deg == 0.0:
         return image
     h, w = image.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -angle_deg, 1.0)
-    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
+    return cv2.warpAffine(image, matrix, (w, h), flags=interpolation, borderValue=border)
 
 
 def grid_darkness(
