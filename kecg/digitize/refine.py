@@ -151,8 +151,9 @@ def _distance_sq(
 def fit_traces_px(
     ink: np.ndarray, traces: list[tuple[np.ndarray, np.ndarray]], pen_w_px: float
 ) -> tuple[list[np.ndarray], float]:
-    """Refined y (px) of each trace's samples on the page's darkness ``ink``, and the fitted
-    pen's edge softness ``s`` (px; a blurred scan's is about 0.7, a crisp print's 0.2).
+    """Refined y (px) of each trace's samples on the page's darkness ``ink`` (the blur's pull
+    on curved stretches undone, :func:`_undo_blur`), and the fitted pen's edge softness ``s``
+    (px; a blurred scan's is about 0.7, a crisp print's 0.2).
 
     ``traces`` holds (x, y) per trace: samples at evenly spaced page columns x and the reading
     y to start from; ``pen_w_px`` is the pen's width. All traces of a page are fitted together
