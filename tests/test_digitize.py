@@ -400,7 +400,7 @@ def test_fit_pen_finds_the_pens_width_and_the_blur_wherever_it_starts(
     ink = np.clip(2.5 - d_px, 0.0, 1.0)
     if blur_px:
         ink = gaussian_filter1d(ink, blur_px, axis=1)
-    band = d_px < 3.0  # the fit's band: half the pen and 1 px beyond
+    band = d_px < 3.0  # about the fit's band: rows within half the pen and 0.5 px, rounded out
     darkness, r_px, s_px = _fit_pen(
         d_px[band], ink[band].astype(np.float32), np.array([ink.max(), start_width * 2.0, 0.4])
     )

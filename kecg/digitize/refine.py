@@ -260,8 +260,8 @@ def fit_traces_px(
 ) -> tuple[list[np.ndarray], float]:
     """Refined y (px) of each trace's samples on the page's darkness ``ink`` (the blur's pull
     on curved stretches undone, :func:`_undo_blur`), and the fitted pen's edge softness ``s``
-    on the deblurred darkness (px: a crisp print's is about 0.2, under a 0.9 or 1.2 px blur
-    0.4 or 0.55).
+    on the deblurred darkness (px: a crisp print's 0.15-0.2, under a 0.9 or 1.2 px blur 0.4 or
+    0.55).
 
     ``traces`` holds (x, y) per trace: samples at evenly spaced page columns x and the reading
     y to start from; ``pen_w_px`` is the pen's width. All traces of a page are fitted together
@@ -416,9 +416,10 @@ def _fit(
     pix2 = np.flatnonzero(seg2 >= 0)
     seg2, px2, py2, lo2, hi2 = seg2[pix2], px[pix2], py[pix2], lo[pix2], hi[pix2]
     geometry = _geometry(xs, ys, px, py, seg, pix2, seg2)
+    distance_px = geometry[1][0]  # from each pixel's nearest segment
     alone = np.ones(len(px), bool)
     alone[pix2] = False
-    params = _fit_pen(geometry[1][0][alone], obs[alone], pen)
+    params = _fit_pen(distance_px[alone], obs[alone], pen)
     blur_var = max(_blur_var_px2(params[2]), 0.0)
     obs = obs - np.float32(DEBLUR_SHARE * blur_var / 2) * laplacian
     for it in range(ITERATIONS):
