@@ -43,7 +43,7 @@ from kecg.digitize.grid import (
 )
 from kecg.digitize.layout import Pulse, calibration_pulse, layout_plan, row_extents
 from kecg.digitize.load import read_image
-from kecg.digitize.metrics import EDGE_REF_PX, JITTER_GAIN, READ_FLOOR_PX, expected_snr_db
+from kecg.digitize.metrics import JITTER_GAIN, READ_FLOOR_PX, expected_snr_db
 from kecg.digitize.refine import (
     _blur_var_px2,
     _far_side_segments,
@@ -955,15 +955,15 @@ def test_strips_that_cross_keep_their_leads_and_are_flagged(tmp_path) -> None:
     assert np.isfinite(result.record.standard12().signal_mv[:, LEADS.index("II")]).all()
     true_mv = read_record(tmp_path / "signals" / "p0011_e1").standard12().signal_mv
     assert result.qc["crossing_leads"].split() == _leads_crossing(true_mv, meta) == ["II", "V1"]
-    # II reads 5.8 dB where its R waves follow V1's S waves; its expected SNR says so (9.0 dB).
-    # III, the poorest of the others, reads 12.8 and is expected at 9.7 (10.2 before the pen was
-    # fitted to the darkness's profile: the reading has a little more fine jitter since);
-    # no other lead is expected under 14 dB
+    # II reads 5.8 dB where its R waves follow V1's S waves; its expected SNR says so (8.2 dB).
+    # III, the poorest of the others, reads 12.8 and is expected at 8.9; no other lead is
+    # expected under 13 dB (aVL: 13.5, true 16.9). The expectation weighs jitter 1.6-fold since
+    # it was refitted to the deblurred readings (1.45-fold before: III 9.7, the others over 14)
     true_db = record_snr_db(Record(true_mv, 500.0, LEADS), result.record, shown_intervals_s(meta))
     expected = {lead: result.qc[f"snr_est_db_{lead}"] for lead in LEADS}
     assert true_db["II"] < 10 and expected["II"] < 10
-    assert expected["III"] > 9.5
-    assert min(v for lead, v in expected.items() if lead not in ("II", "V1", "III")) > 14
+    assert expected["III"] > 8.5
+    assert min(v for lead, v in expected.items() if lead not in ("II", "V1", "III")) > 13
 
 
 def _leads_crossing(signal_mv: np.ndarray, meta: dict) -> list[str]:
@@ -1417,14 +1417,21 @@ def test_expected_snr_tracks_the_true_snr(rendered, digitized) -> None:
     rho = pd.Series(true_db).corr(pd.Series(est_db), method="spearman")
     error_db = np.abs(np.subtract(est_db, true_db))
     assert len(true_db) == 108
-    # 0.81 and 2.65 dB: taken from the readings before fusion, it errs about 2 dB low on clean
-    # pages (fusion gains part of that back), and it flags more of the poorly read leads
-    assert rho > 0.78 and np.median(error_db) < 2.9, (rho, np.median(error_db))
+    # 0.88 and 3.0 dB (0.81 and 2.65 with a floor scaled by the pen's blur): taken from the
+    # readings before fusion, it errs low on clean pages (fusion gains part of that back)
+    assert rho > 0.85 and np.median(error_db) < 3.3, (rho, np.median(error_db))
+    assert np.median(np.subtract(est_db, true_db)) < 0.0
+
+
+def test_qc_gives_the_pens_edge_softness(rendered, digitized) -> None:
+    """A crisp print's fitted pen edge is 0.15-0.16 px soft on these pages, a scan's 0.45-0.57."""
+    for (artifacts, *_), result in zip(rendered, digitized, strict=True):
+        softness_px = result.qc["pen_softness_px"]
+        assert softness_px < 0.2 if artifacts == "clean" else softness_px > 0.4, softness_px
 
 
 def test_expected_snr_falls_with_jitter_and_missing_columns() -> None:
-    """A clean reading is worth its rms over the floor; jitter, columns not found and a blurred
-    pen edge (the floor scales with it) cost."""
+    """A clean reading is worth its rms over the floor; jitter and columns not found cost."""
     t_s = np.arange(5000) / 500.0
     smooth = np.c_[0.5 * np.sin(2 * np.pi * t_s), np.full(5000, np.nan)]  # 0.354 mV rms; unprinted
     raw = smooth + 0.01 * np.where(np.arange(5000) % 2, 1.0, -1.0)[:, None]  # ±1 px at 100 px/mV
@@ -1437,9 +1444,6 @@ def test_expected_snr_falls_with_jitter_and_missing_columns() -> None:
     )
     half_db = expected_snr_db(smooth, smooth, 100.0, np.full(2, 0.5))[0]
     assert half_db == pytest.approx(-10 * np.log10(READ_FLOOR_PX**2 / 35.36**2 + 0.5), abs=0.01)
-    blurred_db = expected_snr_db(smooth, smooth, 100.0, np.ones(2), 2 * EDGE_REF_PX)[0]
-    assert blurred_db == pytest.approx(clean_db - 20 * np.log10(2), abs=0.01)
-    assert expected_snr_db(smooth, smooth, 100.0, np.ones(2), np.nan)[0] == clean_db
 
 
 def test_cubic_rotation_keeps_a_tilted_line_as_sharp_as_drawn() -> None:

@@ -216,7 +216,7 @@ def digitize_array(
     coverage = np.array([by_lead.get(lead, 0.0) for lead in LEADS])
     # the checks judge the readings as read, before fusion averages part of their errors away
     as_read = lowpass_runs(raw_read, FS_HZ, LOWPASS_HZ)
-    snr_est = expected_snr_db(raw_read, as_read, f.px_per_mv, coverage, softness_px)
+    snr_est = expected_snr_db(raw_read, as_read, f.px_per_mv, coverage)
     if lowpass_hz:
         signal = lowpass_runs(signal, FS_HZ, lowpass_hz)
     record = Record(signal, FS_HZ, LEADS, name)
@@ -239,6 +239,7 @@ def digitize_array(
         "grid_warp_pct": round(100 * f.warp, 2),
         "line_width_px": round(float(f.line_w_px), 2),
         "pen_width_px": round(float(f.pen_w_px), 2),
+        "pen_softness_px": round(float(softness_px), 3),
         "n_cal_pulses": len(gains),
         "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
         "limb_identity_residual": round(residual, 3),
