@@ -91,9 +91,13 @@ def _band_pixels(
 
 
 @njit(cache=True, nogil=True)
-def _foot(wx: float, wy: float, vx: float, vy: float) -> tuple[float, float, float, float]:
-    """Squared distance from a point at (wx, wy) from a segment's start to the segment (vx, vy),
-    the point's (x, y) offset from its foot on it and the foot's share t along it."""
+def _foot(
+    x: float, y: float, xs: np.ndarray, ys: np.ndarray, j: int
+) -> tuple[float, float, float, float]:
+    """Squared distance from the point (``x``, ``y``) to segment ``j`` (samples j, j + 1 of
+    ``xs``, ``ys``), the point's (x, y) offset from its foot on it and the foot's share t along
+    it."""
+    wx, wy, vx, vy = x - xs[j], y - ys[j], xs[j + 1] - xs[j], ys[j + 1] - ys[j]
     t = min(max((wx * vx + wy * vy) / (vx * vx + vy * vy + 1e-6), 0.0), 1.0)
     ex, ey = wx - t * vx, wy - t * vy
     return ex * ex + ey * ey, ex, ey, t
@@ -108,7 +112,7 @@ def _nearest_segments(
     for i in range(len(px)):
         best = np.inf
         for j in range(lo[i], hi[i] + 1):
-            d2 = _foot(px[i] - xs[j], py[i] - ys[j], xs[j + 1] - xs[j], ys[j + 1] - ys[j])[0]
+            d2 = _foot(px[i], py[i], xs, ys, j)[0]
             if d2 < best:
                 best, seg[i] = d2, j
     return seg
@@ -137,12 +141,10 @@ def _far_side_segments(
         if near.max() - near.min() <= reach:
             continue
         j = seg[i]
-        d1, ex1, ey1, _ = _foot(px[i] - xs[j], py[i] - ys[j], xs[j + 1] - xs[j], ys[j + 1] - ys[j])
+        d1, ex1, ey1, _ = _foot(px[i], py[i], xs, ys, j)
         best = reach * reach
         for k in range(lo[i], hi[i] + 1):
-            d2, ex2, ey2, _ = _foot(
-                px[i] - xs[k], py[i] - ys[k], xs[k + 1] - xs[k], ys[k + 1] - ys[k]
-            )
+            d2, ex2, ey2, _ = _foot(px[i], py[i], xs, ys, k)
             cos = ex1 * ex2 + ey1 * ey2
             if cos < 0 and 4 * cos * cos > d1 * d2 and d2 < best:
                 best, seg2[i] = d2, k
@@ -158,7 +160,7 @@ def _strokes(
     out = np.empty((4, len(px)), np.float32)
     for i in range(len(px)):
         j = seg[i]
-        d2, ex, ey, t = _foot(px[i] - xs[j], py[i] - ys[j], xs[j + 1] - xs[j], ys[j + 1] - ys[j])
+        d2, ex, ey, t = _foot(px[i], py[i], xs, ys, j)
         out[0, i], out[1, i], out[2, i], out[3, i] = np.sqrt(d2 + 1e-6), t, ex, ey
     return out
 
