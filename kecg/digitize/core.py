@@ -77,9 +77,14 @@ LIMB_MAX_IDENTITY_RESIDUAL = 0.8
 TRACE_LEVEL_CAP = 1.15
 # a grid's pitch peak over the spectrum around it, geometric mean of x and y: 99 % of 581
 # cohort pages with a grid (clean, scan, photo) read 28 or more (the lowest, 6.4 and 13, two
-# misread photos); 31 pages without one at most 11.3, and that page's pulses rule it out
+# misread photos); 31 pages without one at most 11.3, and that page's pulses rule it out. Along
+# x between the rows, 539 pages with a grid (five cohorts) read 29 or more; a grid-less page
+# under a 1.5 mm, 12.5 Hz tremor 5 (over the whole rows 11: taken for a grid, then "not flat")
 GRID_MIN_CONTRAST = 10.0
-GRID_PRINTED_CONTRAST = 30.0  # along either axis: a grid is printed (grid-less pages: 22 at most)
+# the x pitch's contrast between the rows: a grid is printed. Cohort pages whose grid the
+# pitches do not take (10 photos) read 39 or more there, 0 of 34 grid-less pages over 23 (one
+# of them read 40 over the whole rows, from its muscle noise, and was refused as not flat)
+GRID_PRINTED_CONTRAST = 30.0
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
 # a row's pulse vs the page's 1 mV: cohort pulses (1,385 on clean, scan, photo and kit pages) read
 # within 4 %; a pair of grid lines left by a failed grid removal read 1.92
@@ -287,8 +292,10 @@ def _frame(
     region = nonpaper[max(0, lo) : hi]
     # a mm grid has square cells: a periodic pattern along one axis only is not one. The y
     # pitch is sought near the x pitch: a window around the rough scale that wide would admit
-    # the 4th harmonic of a grid of 5 mm lines only
+    # the 4th harmonic of a grid of 5 mm lines only. A grid also shows between the rows, where
+    # traces cannot mimic it: a tremor beats at a mm-like period along a row, in x and y.
     ppm_x, contrast_x = estimate_pitch_px(region.mean(axis=0), rough_ppm)
+    gaps_contrast = estimate_pitch_px(_between_rows(nonpaper, rows_y, spacing_px), rough_ppm)[1]
     ppm_y, contrast_y = (
         estimate_pitch_px(region.mean(axis=1), ppm_x, tolerance=max_anisotropy + 0.02)
         if np.isfinite(ppm_x)
@@ -297,6 +304,7 @@ def _frame(
     has_grid = bool(  # False if either pitch is NaN
         abs(ppm_y / ppm_x - 1.0) <= max_anisotropy
         and np.sqrt(contrast_x * contrast_y) >= GRID_MIN_CONTRAST
+        and gaps_contrast >= GRID_MIN_CONTRAST
     )
     masks = (ink_bool, ink > 0.5 * threshold)  # a thin pulse can be paler than a thick trace
     pulses = _row_pulses(masks, ink, extents, rows_y, spacing_px, ppm_x if has_grid else rough_ppm)
@@ -314,8 +322,8 @@ def _frame(
         has_grid = False
     # a grid seen in perspective changes pitch across the page: one time axis for all rows
     # would misplace samples by tens of ms. A plain grid not taken (its y pitch smeared: part
-    # of a sheet photographed at an angle) is checked at its x pitch.
-    printed = bool(np.isfinite(ppm_x) and max(contrast_x, contrast_y) >= GRID_PRINTED_CONTRAST)
+    # of a sheet photographed at an angle) is checked at its x pitch between the rows.
+    printed = bool(np.isfinite(ppm_x) and gaps_contrast >= GRID_PRINTED_CONTRAST)
     warp = grid_warp(region, ppm_x, ppm_y if has_grid else ppm_x) if has_grid or printed else np.nan
     if warp > GRID_MAX_WARP:
         raise DigitizeError(
@@ -389,6 +397,14 @@ def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         level = min(level, TRACE_LEVEL_CAP * float(np.median(peaks)))
     threshold = max(0.12, 0.5 * level)
     return (ink_bool if threshold == rows_threshold else ink > threshold), rows_y, threshold
+
+
+def _between_rows(image: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> np.ndarray:
+    """Column means of ``image`` over the bands midway between trace rows, a third as tall as
+    the rows' spacing: the paper's own pattern, with little of the traces."""
+    half = max(1, int(spacing_px / 6))
+    mids = (rows_y[:-1] + rows_y[1:]) // 2
+    return np.concatenate([image[max(0, m - half) : m + half + 1] for m in mids]).mean(axis=0)
 
 
 def _line_width_px(ink_bool: np.ndarray, rows_y: np.ndarray, spacing_px: float) -> float:
