@@ -51,7 +51,7 @@ from kecg.digitize.layout import (
 from kecg.digitize.load import ImageError, read_image
 from kecg.digitize.metrics import expected_snr_db
 from kecg.digitize.page import flatten_page
-from kecg.digitize.refine import fit_traces_px
+from kecg.digitize.refine import Pen, fit_traces_px
 from kecg.digitize.trace import (
     column_runs,
     drop_detached_ends,
@@ -94,6 +94,11 @@ PULSE_MAX_GAIN_MISMATCH = 0.1
 PULSE_FOOT_MAX_MV = 1.0
 GRID_SNAP_MM = 0.25  # a row's start found from its ink this close to a grid line sits on it
 GRID_SNAP_MIN_PX = 2.0  # ... or this close: blur moves ink ends by about a pixel at any dpi
+# grid-less cohort pages (25, clean and scans): a 1 px pen fits a radius of 0.7 px (crisp) to
+# 1.15 (blurred) and its ink reaches 0.0-0.45 px past the last sample, 2 px pens 1.6-1.8 and
+# 1.1-1.5, 3 and 4 px pens 2.6 and 1.5-2.7 (round caps: π/4·r, 1.3 and 2.0)
+HAIRLINE_MAX_RADIUS_PX = 1.35
+HAIRLINE_CAP_PX = 0.25
 SHADED_LEVEL = 0.9  # trace pixels paler than this share of the darkest are shaded edges
 PULSE_ZONE_MM = 20.0  # a pulse this close to one end of a row's ink belongs to that end
 # a grid-less page whose rows' ends lean more than this is rotated again (their fit reads within
@@ -164,6 +169,7 @@ class _Frame:
     x_origin: float
     ppm_t: float
     tilt_deg: float  # the rows' ends lean by this much from vertical (NaN: not measured)
+    ends_px: tuple[float, float] | None  # the rows' first and last ink x, if they set the time
 
     @property
     def px_per_mv(self) -> float:
@@ -210,7 +216,11 @@ def digitize_array(
         layout = _pick_layout(names, panels, f.x_origin, f.ppm_t, f.px_per_mv)
         if layout != names[0]:
             panels = _trace_plan(layout_plan(layout), *page)
-    softness_px = _fit_panels(panels, f.ink, f.x_origin, f.ppm_t, f.line_w_px)
+    pen = _fit_panels(panels, f.ink, f.x_origin, f.ppm_t, f.line_w_px)
+    if f.ends_px is not None and np.isfinite(pen.radius_px):
+        # the pen's width read from its ink mask grows with a scan's blur; the fitted pen's not
+        x_origin, ppm_t = _axis_from_ends(f.ends_px, _pen_cap_px(pen.radius_px))
+        f = replace(f, x_origin=x_origin, ppm_t=ppm_t)
     gains = [p.height_px / f.px_per_mv for p in f.pulses if p is not None]
 
     signal, raw_read = _assemble(panels, f.x_origin, f.ppm_t, f.px_per_mv)
@@ -244,7 +254,7 @@ def digitize_array(
         "grid_warp_pct": round(100 * f.warp, 2),
         "line_width_px": round(float(f.line_w_px), 2),
         "pen_width_px": round(float(f.pen_w_px), 2),
-        "pen_softness_px": round(float(softness_px), 3),
+        "pen_softness_px": round(float(pen.softness_px), 3),
         "n_cal_pulses": len(gains),
         "cal_gain_ratio": round(float(np.median(gains)), 3) if gains else float("nan"),
         "limb_identity_residual": round(residual, 3),
@@ -351,15 +361,16 @@ def _frame(
         x_origin, ppm_t = _time_origin(extents, pulses, ppm_x, pen_w_px), ppm_x
         shaded = _shaded_edges(nonpaper, ink_bool)
         phase_px = grid_phase_px(region.mean(axis=0), ppm_x, antialiased_ink=shaded)
-        x_origin, tilt_deg = _snap_to_grid(x_origin, phase_px, ppm_x), np.nan
+        x_origin, tilt_deg, ends_px = _snap_to_grid(x_origin, phase_px, ppm_x), np.nan, None
     else:
-        x_origin, ppm_t, tilt_deg = _time_axis_from_ends(
+        x_origin, ppm_t, tilt_deg, ends_px = _time_axis_from_ends(
             ink, ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px, max_anisotropy
         )
     return _Frame(
         ink=ink, ink_bool=ink_bool, rows_y=rows_y, spacing_px=spacing_px, pulses=pulses,
         ppm_x=ppm_x, ppm_y=ppm_y, has_grid=has_grid, warp=warp, gain_mm_mv=gain_mm_mv,
         line_w_px=line_w_px, pen_w_px=pen_w_px, x_origin=x_origin, ppm_t=ppm_t, tilt_deg=tilt_deg,
+        ends_px=ends_px,
     )  # fmt: skip
 
 
@@ -540,9 +551,9 @@ def _time_axis_from_ends(
     ppm: float,
     pen_w_px: float,
     max_anisotropy: float,
-) -> tuple[float, float, float]:
-    """(x of t = 0, px per mm along time, tilt in degrees) from where each row's trace starts
-    and ends.
+) -> tuple[float, float, float, tuple[float, float] | None]:
+    """(x of t = 0, px per mm along time, tilt in degrees, the rows' median first and last ink
+    x) from where each row's trace starts and ends (the ink x None when they could not say).
 
     Without a grid the pulse height gives the scale only to about 0.5 %, which shifts the far
     end of a 10 s row by several pixels; both ends of the trace fix it instead (and accepted
@@ -553,10 +564,10 @@ def _time_axis_from_ends(
     Both ends are placed to a fraction of a pixel (:func:`_ink_end_px`). Every row starts and
     ends at the same time, so the ends of three or more rows also measure the rotation left
     over: the tilt of the line through them from vertical, positive when lower rows lie
-    further right (NaN when fewer rows have both ends).
+    further right (NaN when fewer rows have both ends). The first and last samples lie inside
+    the ink by a cap, here half the pen's width ``pen_w_px`` less half a pixel; once the traces
+    are fitted, by :func:`_pen_cap_px` of the fitted pen.
     """
-    cap_px = (pen_w_px - 1.0) / 2.0
-    span_mm = PRINTED_SPAN_S * PAPER_SPEED_MM_S
     firsts, lasts, ys = [], [], []
     half_px = int(0.45 * spacing_px)
     for (left, right), pulse, y in zip(extents, pulses, rows_y, strict=True):
@@ -575,19 +586,35 @@ def _time_axis_from_ends(
             if edge is None:
                 continue
             first_col, last_col = int(left), pulse.x_left_px - edge
-        firsts.append(_ink_end_px(ink, ink_bool, rows, first_col, 1) + cap_px)
-        lasts.append(_ink_end_px(ink, ink_bool, rows, last_col, -1) - cap_px)
+        firsts.append(_ink_end_px(ink, ink_bool, rows, first_col, 1))
+        lasts.append(_ink_end_px(ink, ink_bool, rows, last_col, -1))
         ys.append(float(y))
     if not firsts:
-        return _time_origin(extents, pulses, ppm, pen_w_px), ppm, np.nan
-    ppm_t = (float(np.median(lasts)) - float(np.median(firsts))) / span_mm
+        return _time_origin(extents, pulses, ppm, pen_w_px), ppm, np.nan, None
+    ends_px = (float(np.median(firsts)), float(np.median(lasts)))
+    x_origin, ppm_t = _axis_from_ends(ends_px, (pen_w_px - 1.0) / 2.0)
     if abs(ppm_t / ppm - 1.0) > 0.01 + max_anisotropy:
-        return _time_origin(extents, pulses, ppm, pen_w_px), ppm, np.nan
+        return _time_origin(extents, pulses, ppm, pen_w_px), ppm, np.nan, None
     tilt_deg = np.nan
     if len(ys) >= 3:
         lean = np.polyfit(ys, np.column_stack((firsts, lasts)), 1)[0]
         tilt_deg = float(np.degrees(np.arctan(lean.mean())))
-    return float(np.median(firsts)), ppm_t, tilt_deg
+    return x_origin, ppm_t, tilt_deg, ends_px
+
+
+def _axis_from_ends(ends_px: tuple[float, float], cap_px: float) -> tuple[float, float]:
+    """(x of t = 0, px per mm along time) from the rows' first and last ink x: the first and
+    last samples lie ``cap_px`` inside them."""
+    first, last = ends_px[0] + cap_px, ends_px[1] - cap_px
+    return first, (last - first) / (PRINTED_SPAN_S * PAPER_SPEED_MM_S)
+
+
+def _pen_cap_px(radius_px: float) -> float:
+    """How far a trace's ink reaches past its last sample (as :func:`_ink_end_px` places the
+    ink's end: by its darkness's mass) for a pen of fitted radius ``radius_px``: a round cap's
+    π/4·r; a hairline is drawn without a cap, its anti-aliasing reaching ``HAIRLINE_CAP_PX``.
+    """
+    return HAIRLINE_CAP_PX if radius_px <= HAIRLINE_MAX_RADIUS_PX else np.pi / 4 * radius_px
 
 
 def _ink_end_px(
@@ -909,9 +936,9 @@ def _separator_ticks(
 
 def _fit_panels(
     panels: list[Panel], ink: np.ndarray, x_origin: float, ppm_t: float, pen_w_px: float
-) -> float:
+) -> Pen:
     """Resample every panel's trace at its 500 Hz sample columns, refined by
-    :func:`fit_traces_px`; returns the fitted pen's edge softness (px)."""
+    :func:`fit_traces_px`; returns the fitted pen."""
     fitted = []
     for p in panels:
         finite = np.isfinite(p.y_px)
@@ -922,10 +949,10 @@ def _fit_panels(
         xs = xs[(xs >= x[0]) & (xs <= x[-1])]
         if len(xs) >= 2:
             fitted.append((p, xs, np.interp(xs, x, y)))
-    ys, softness_px = fit_traces_px(ink, [(xs, y) for _, xs, y in fitted], pen_w_px)
+    ys, pen = fit_traces_px(ink, [(xs, y) for _, xs, y in fitted], pen_w_px)
     for (p, xs, _), y in zip(fitted, ys, strict=True):
         p.x_px, p.y_px = xs, y
-    return softness_px
+    return pen
 
 
 def _drop_stray_ends(

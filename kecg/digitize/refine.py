@@ -46,6 +46,8 @@ photo 20.53 → 20.97, clean 25.83 → 26.00, kit 26.47 → 26.56; 77 seed-2 sca
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d
@@ -257,19 +259,26 @@ def _gradient(geometry: tuple, obs: np.ndarray, pen: np.ndarray, grad: np.ndarra
     _gradient_sums((seg, strokes, z, sig), (pix2, seg2, strokes2, z2, sig2), obs, a, s, grad)
 
 
+class Pen(NamedTuple):
+    """The pen fitted to a page's darkness: ``A·σ((r − d)/s)`` at ``d`` px from the line."""
+
+    darkness: float  # A
+    radius_px: float  # r: half the width, where the darkness is half A
+    softness_px: float  # s: a crisp print's 0.15-0.2, under a 0.9 or 1.2 px blur 0.4 or 0.55
+
+
 def fit_traces_px(
     ink: np.ndarray, traces: list[tuple[np.ndarray, np.ndarray]], pen_w_px: float
-) -> tuple[list[np.ndarray], float]:
+) -> tuple[list[np.ndarray], Pen]:
     """Refined y (px) of each trace's samples on the page's darkness ``ink`` (the blur's pull
-    on curved stretches undone, :func:`_undo_blur`), and the fitted pen's edge softness ``s``
-    on the deblurred darkness (px: a crisp print's 0.15-0.2, under a 0.9 or 1.2 px blur 0.4 or
-    0.55).
+    on curved stretches undone, :func:`_undo_blur`), and the pen fitted to the deblurred
+    darkness.
 
     ``traces`` holds (x, y) per trace: samples at evenly spaced page columns x and the reading
     y to start from; ``pen_w_px`` is the pen's width. All traces of a page are fitted together
     (one pen: one ``A``, ``r`` and ``s``). Samples whose band holds no ink (a stretch bridged
     where the trace was not found) and traces under 4 samples are returned as given; with
-    nothing to fit, the softness is NaN.
+    nothing to fit, the pen is NaN.
     """
     out = [np.asarray(y, dtype=np.float64).copy() for _, y in traces]
     reach = pen_w_px / 2 + REACH_PX
@@ -279,7 +288,7 @@ def fit_traces_px(
     ]
     dark = [band[3] for band in bands if band is not None]
     if not dark or not sum(map(len, dark)):
-        return out, float("nan")
+        return out, Pen(np.nan, np.nan, np.nan)
     level = float(np.quantile(np.concatenate(dark), 0.99))
     # a pixel's nearest segment is sought among the k either side of its column's sample
     dx_px = min(x[1] - x[0] for (x, _), band in zip(traces, bands, strict=True) if band is not None)
@@ -314,15 +323,15 @@ def fit_traces_px(
     smooth[across[across >= 0]] = 0.0
     pen = np.array([level, pen_w_px / 2, 0.4])  # A, r, s to start from
     pixels = (pc.astype(np.float64), pr.astype(np.float64), obs, _laplacian(ink, pr, pc))
-    ys, softness_px = _fit(xs, ys, step_px, smooth, pixels, window, pen)
+    ys, fitted = _fit(xs, ys, step_px, smooth, pixels, window, pen)
     split = np.cumsum([len(y) for y in out])[:-1]
     ys = [
-        _undo_blur(x, y, moved > 0, softness_px)
+        _undo_blur(x, y, moved > 0, fitted.softness_px)
         for (x, _), y, moved in zip(
             traces, np.split(ys, split), np.split(step_px, split), strict=True
         )
     ]
-    return ys, softness_px
+    return ys, fitted
 
 
 def _undo_blur(xs: np.ndarray, ys: np.ndarray, moved: np.ndarray, softness_px: float) -> np.ndarray:
@@ -394,9 +403,9 @@ def _fit(
     pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     window: np.ndarray,
     pen: np.ndarray,
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, Pen]:
     """Adam on the samples' y and on the pen's (A, r, s); see the module doc. Returns the
-    samples' y and the pen's ``s``.
+    samples' y and the pen.
 
     ``step_px`` is each sample's Adam step (0: it stays); ``smooth`` weighs each second
     difference of ``ys`` (0 across two traces' boundary); ``pixels`` holds the band pixels'
@@ -441,7 +450,7 @@ def _fit(
         step = steps * (m1 / (1 - 0.9 ** (it + 1))) / (np.sqrt(m2 / (1 - 0.999 ** (it + 1))) + 1e-8)
         ys -= step[:n_y]
         params -= step[-3:]
-    return ys, max(float(params[2]), MIN_SOFT_PX)
+    return ys, Pen(float(params[0]), float(params[1]), max(float(params[2]), MIN_SOFT_PX))
 
 
 def _and_neighbours(
