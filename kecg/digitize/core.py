@@ -78,11 +78,11 @@ TRACE_LEVEL_CAP = 1.15
 # a grid's pitch peak over the spectrum around it, geometric mean of x and y: 99 % of 581
 # cohort pages with a grid (clean, scan, photo) read 28 or more (the lowest, 6.4 and 13, two
 # misread photos); 31 pages without one at most 11.3, and that page's pulses rule it out. Along
-# x between the rows, 539 pages with a grid (five cohorts) read 29 or more; a grid-less page
-# under a 1.5 mm, 12.5 Hz tremor 5 (over the whole rows 11: taken for a grid, then "not flat")
+# x between the rows, 439 pages with a grid (five cohorts) read 29 or more; a grid-less page
+# under a 1.5 mm, 12.5 Hz tremor read 5 there (11 over the whole rows: taken for a grid)
 GRID_MIN_CONTRAST = 10.0
 # the x pitch's contrast between the rows: a grid is printed. Cohort pages whose grid the
-# pitches do not take (10 photos) read 39 or more there, 0 of 34 grid-less pages over 23 (one
+# pitches do not take (10 photos) read 39 or more there, 0 of 31 grid-less pages over 23 (one
 # of them read 40 over the whole rows, from its muscle noise, and was refused as not flat)
 GRID_PRINTED_CONTRAST = 30.0
 PULSE_GRID_MAX_MISMATCH = 0.04  # pulse height vs grid pitch: more means the "grid" is not one
