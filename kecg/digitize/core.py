@@ -173,7 +173,7 @@ class _Frame:
     pen_w_px: float
     x_origin: float
     ppm_t: float
-    tilt_deg: float  # the rows' ends lean by this much from vertical (NaN: not measured)
+    tilt_deg: float  # the grid's lines or the rows' ends lean this much from vertical (NaN: not)
     ends_px: tuple[float, float] | None  # the rows' first and last ink x, if they set the time
 
     @property

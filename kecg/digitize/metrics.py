@@ -64,7 +64,7 @@ def record_snr_db(
 
 # a trace's expected reading error (px): see expected_snr_db
 READ_FLOOR_PX = 0.05
-JITTER_GAIN = 1.6
+JITTER_GAIN = 1.45
 
 
 def expected_snr_db(
@@ -80,14 +80,14 @@ def expected_snr_db(
     of ``READ_FLOOR_PX``; the signal is the smoothed reading's rms. The pen's fitted edge
     softness (the scan's blur) once scaled the floor; since the reading undoes the blur, it
     only lowers the ranking. On the first 50 pages of the seed-1 clean, scan and photo cohorts a
-    gain of 1.45 gives the least median |error|; 1.6 flags more of the poorly read leads (114
-    against 101 of the 213 truly under 10 dB in the five cohorts below) at 38 false alarms
-    against 19 of 5367. On the 111-page seed-1 clean, scan and photo cohorts, 77 seed-2
-    scans and 60 pages in ecg-image-kit's conventions: Spearman ρ with the true SNR 0.88,
-    0.85, 0.82, 0.80 and 0.87, median |error| 1.9–3.2 dB, median bias −0.9 to −2.9 dB (it errs
-    low); it flags (under 10 dB) 27 of the 35 clean leads truly under 10 dB (10 false alarms
-    among 1297), 31 of 42 on scans (7 of 1290), 38 of 86 on photos (11 of 1186), 11 of 30 on
-    seed-2 scans (3 of 894) and 7 of 20 on the kit pages (7 of 700). NaN for a lead not printed.
+    gain of 1.45 gives the least median |error|. On the 111-page seed-1 clean, scan and photo
+    cohorts, 77 seed-2 scans and 60 pages in ecg-image-kit's conventions: Spearman ρ with the
+    true SNR 0.87, 0.85, 0.85, 0.80 and 0.87, median |error| 1.7–2.6 dB, median bias −0.5 to
+    −2.1 dB (it errs low); it flags (under 10 dB) 25 of the 35 clean leads truly under 10 dB
+    (3 false alarms among 1297), 27 of 44 on scans (4 of 1288), 33 of 64 on photos (6 of 1220),
+    10 of 24 on seed-2 scans (2 of 900) and 7 of 20 on the kit pages (6 of 700). A gain of 1.6
+    flagged 110 of those 187 leads in place of 102, at 39 false alarms in place of 21.
+    NaN for a lead not printed.
     """
     printed = np.isfinite(smooth_mv) & np.isfinite(raw_mv)
     n = np.maximum(printed.sum(axis=0), 1)
