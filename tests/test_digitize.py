@@ -1505,9 +1505,10 @@ def test_expected_snr_tracks_the_true_snr(rendered, digitized) -> None:
     rho = pd.Series(true_db).corr(pd.Series(est_db), method="spearman")
     error_db = np.abs(np.subtract(est_db, true_db))
     assert len(true_db) == 108
-    # 0.88 and 3.0 dB (0.81 and 2.65 with a floor scaled by the pen's blur): taken from the
-    # readings before fusion, it errs low on clean pages (fusion gains part of that back)
-    assert rho > 0.85 and np.median(error_db) < 3.3, (rho, np.median(error_db))
+    # 0.88 and 2.4 dB, median bias -2.1 dB (3.0 dB with jitter weighed 1.6-fold; 0.81 and 2.65
+    # with a floor scaled by the pen's blur): taken from the readings before fusion, it errs
+    # low on clean pages (fusion gains part of that back)
+    assert rho > 0.85 and np.median(error_db) < 2.7, (rho, np.median(error_db))
     assert np.median(np.subtract(est_db, true_db)) < 0.0
 
 

@@ -208,7 +208,7 @@ def digitize_array(
     f = _frame(ink, nonpaper, rotation_deg, max_anisotropy)
     if abs(f.tilt_deg) >= (GRID_MIN_TILT_DEG if f.has_grid else MIN_TILT_DEG):  # NaN: False
         rotation_deg += f.tilt_deg
-        f = _frame(ink, nonpaper, rotation_deg, max_anisotropy)
+        f = _frame(ink, nonpaper, rotation_deg, max_anisotropy, measure_lean=False)
     names = layouts_for_rows(len(f.rows_y))
     if not names:
         raise DigitizeError(f"unsupported layout ({len(f.rows_y)} trace rows)")
@@ -272,12 +272,19 @@ def digitize_array(
 
 
 def _frame(
-    ink: np.ndarray, nonpaper: np.ndarray, rotation_deg: float, max_anisotropy: float
+    ink: np.ndarray,
+    nonpaper: np.ndarray,
+    rotation_deg: float,
+    max_anisotropy: float,
+    *,
+    measure_lean: bool = True,
 ) -> _Frame:
     """The page's ink, rows, scales and time axis once rotated by ``rotation_deg``.
 
     ``ink`` and ``nonpaper`` are the image's darkness maps (:func:`darkness_maps`);
     ``max_anisotropy`` is the largest relative difference between the x and y pitch of a grid.
+    ``measure_lean``: False for a page read again at the rotation its grid's lean squared (the
+    lean would not be used: its tilt is then NaN).
     """
     # cubic: linear interpolation widens a tilted line by 0.1-0.2 px rms, varying along it,
     # and the sub-pixel fit reads that (scans +0.24 dB). The grid's removal clips overshoot.
@@ -367,7 +374,11 @@ def _frame(
         shaded = _shaded_edges(nonpaper, ink_bool)
         phase_px = grid_phase_px(region.mean(axis=0), ppm_x, antialiased_ink=shaded)
         x_origin, ends_px = _snap_to_grid(x_origin, phase_px, ppm_x), None
-        tilt_deg = _grid_tilt_deg(nonpaper, ink_bool, rows_y, spacing_px, ppm_x, shaded)
+        tilt_deg = (
+            _grid_tilt_deg(nonpaper, ink_bool, rows_y, spacing_px, ppm_x, shaded)
+            if measure_lean
+            else np.nan
+        )
     else:
         x_origin, ppm_t, tilt_deg, ends_px = _time_axis_from_ends(
             ink, ink_bool, rows_y, spacing_px, extents, pulses, ppm_x, pen_w_px, max_anisotropy
