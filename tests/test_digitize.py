@@ -30,8 +30,10 @@ from kecg.digitize.core import (
     Panel,
     _assemble,
     _binarize,
+    _frame,
     _grid_tilt_deg,
     _ink_end_px,
+    _turn_readings,
     lowpass_runs,
 )
 from kecg.digitize.grid import (
@@ -1412,15 +1414,55 @@ def test_the_grids_lean_reads_the_rotation_left_over(lean_deg: float) -> None:
     assert abs(tilt - lean_deg) < 0.001, tilt
 
 
-def test_a_scan_is_squared_by_its_grids_lean(tmp_path) -> None:
-    """Seed-2 scan p0021_e1 (pink grid, rotated 1.78°): the rotation found from the whole page
-    was 0.028° off, which puts its rows 0.17 px apart in time from one to the next (0.8 ms);
-    II read 20.1 dB, the median lead 19.0. Squared by the grid lines' lean: 0.001° off, II
-    25.0 dB, median 22.8."""
-    result, snr = _cohort_page_snr(tmp_path, "p0021_e1", "scan", seed=2)
-    meta = json.loads((tmp_path / "meta" / "p0021_e1.json").read_text())
+@pytest.mark.parametrize(
+    ("ecg_id", "reads", "ii_db", "median_db"),
+    [("p0021_e1", 2, 24.0, 22.0), ("p0010_e1", 1, 27.5, 25.0)],
+)
+def test_a_scan_is_squared_by_its_grids_lean(
+    tmp_path, monkeypatch, ecg_id: str, reads: int, ii_db: float, median_db: float
+) -> None:
+    """Seed-2 scans whose rotation found from the whole page is off: p0021_e1 (pink grid,
+    rotated 1.78°) by 0.028°, which puts its rows 0.17 px apart in time from one to the next
+    (0.8 ms): II read 20.1 dB, the median lead 19.0; p0010_e1 (1.78°, 273 dpi) by 0.013°: II
+    24.5, median 22.4. Squared by the grid lines' lean, both within 0.001°: p0021_e1, read
+    again, II 25.0, median 22.8; p0010_e1, its readings turned without a second read, II 28.4,
+    median 25.9 (read again: 27.8, 25.5)."""
+    angles = []
+    monkeypatch.setattr(
+        "kecg.digitize.core._frame", lambda *a, **k: angles.append(a[2]) or _frame(*a, **k)
+    )
+    result, snr = _cohort_page_snr(tmp_path, ecg_id, "scan", seed=2)
+    meta = json.loads((tmp_path / "meta" / f"{ecg_id}.json").read_text())
     assert abs(result.rotation_deg - meta["rotation_deg"]) < 0.005
-    assert snr["II"] > 24.0 and np.median(list(snr.values())) > 22.0
+    assert len(angles) == reads and abs(result.rotation_deg - angles[0]) > 0.01
+    assert snr["II"] > ii_db and np.median(list(snr.values())) > median_db
+
+
+@pytest.mark.parametrize("lean_deg", [-0.029, 0.012])
+def test_turned_readings_are_those_of_the_page_turned_further(lean_deg: float) -> None:
+    """Points of a 2600 × 2000 px page seen turned by 1.3°, turned by the lean, land where
+    OpenCV's rotation by 1.3° + the lean puts them (to 0.001 px), 0 mV lines and the time
+    origin included; a grid line upright at 1.3° + the lean leans by ``lean_deg`` at 1.3°
+    (rightwards lower down when positive), as :func:`_grid_tilt_deg` reads it."""
+    shape, base_deg = (2000, 2600), 1.3
+    page_pts = np.random.default_rng(7).uniform((0, 0), (2600, 2000), (50, 2))
+
+    def seen(angle_deg: float, pts: np.ndarray, back: bool = False) -> np.ndarray:
+        matrix = cv2.getRotationMatrix2D((1300.0, 1000.0), -angle_deg, 1.0)  # as rotate() turns
+        matrix = cv2.invertAffineTransform(matrix) if back else matrix
+        return pts @ matrix[:, :2].T + matrix[:, 2]
+
+    before, after = seen(base_deg, page_pts), seen(base_deg + lean_deg, page_pts)
+    panel = Panel("II", 0, 0.0, 2.5, before[0, 1], before[1:, 0].copy(), before[1:, 1].copy())
+    panel.baseline_x_px = before[0, 0]
+    x_origin = _turn_readings([panel], lean_deg, shape, tuple(before[1]))
+    np.testing.assert_allclose(panel.x_px, after[1:, 0], atol=1e-3)
+    np.testing.assert_allclose(panel.y_px, after[1:, 1], atol=1e-3)
+    np.testing.assert_allclose((panel.baseline_x_px, panel.baseline_y_px), after[0], atol=1e-3)
+    assert abs(x_origin - after[1, 0]) < 1e-3
+    upright = seen(base_deg, seen(base_deg + lean_deg, np.array([[700.0, 0], [700, 2000]]), True))
+    lean = np.degrees(np.arctan2(*(upright[1] - upright[0])))
+    assert abs(lean - lean_deg) < 1e-4
 
 
 def test_a_gridless_scans_muscle_noise_is_not_taken_for_a_warped_grid(tmp_path) -> None:
