@@ -33,6 +33,7 @@ from kecg.digitize.core import (
     _frame,
     _grid_tilt_deg,
     _ink_end_px,
+    _spanning_rows,
     _turn_readings,
     lowpass_runs,
 )
@@ -883,6 +884,24 @@ def _cohort_page_snr(
     result = digitize_array(read_image(out / meta["image"]))
     true = read_record(out / "signals" / ecg_id)
     return result, record_snr_db(true, result.record, shown_intervals_s(meta))
+
+
+def test_a_header_line_taken_for_a_trace_row_is_dropped(tmp_path) -> None:
+    """Seed-3 scan p0080_e1 (3x4+3, grey grid, 153 dpi, 1 px pale pen): grid lines left over
+    under its header text joined the words over most of a row's band, and seven rows were
+    found; the page was refused ("unsupported layout (7 trace rows)"). The header spans 690 px
+    against the trace rows' 1570-1660: read as 3x4+3, median SNR 22.6 dB, II 23.3."""
+    result, snr = _cohort_page_snr(tmp_path, "p0080_e1", "scan", n_patients=134, seed=3)
+    assert result.qc["layout"] == "3x4+3"
+    assert snr["II"] > 21.0 and np.median(list(snr.values())) > 21.0
+
+
+def test_only_short_outer_rows_are_dropped() -> None:
+    """Rows spanning under 60 % of the median row's span go at either end, never inside."""
+    span = np.array([700, 1600, 1650, 500, 1620, 1590, 300])
+    extents = np.column_stack((np.full(len(span), 100.0), 100.0 + span))
+    assert _spanning_rows(extents) == slice(1, 6)
+    assert _spanning_rows(extents[1:6]) == slice(0, 5)
 
 
 def test_a_thin_pale_trace_is_thresholded_at_its_own_darkness() -> None:

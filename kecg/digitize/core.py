@@ -112,6 +112,7 @@ MIN_TILT_DEG = 0.03
 # seed-1 and seed-2 scans. A page leaning more is read again: at 0.02-0.03° turned readings lost
 # 0.3 dB on average (13 scans and photos), and a photo's rotation misjudged by 0.3° bends paths
 GRID_MIN_TILT_DEG = 0.005
+ROW_MIN_SPAN = 0.6  # an outer row spanning under this share of the median row's is text
 GRID_REREAD_TILT_DEG = 0.02
 # grid lines this dark relative to the trace (a grey grid under a navy pen) cut holes into it:
 # the grid is then taken out a second time knowing the trace's darkness (see remove_grid)
@@ -322,6 +323,10 @@ def _frame(
         raise DigitizeError(f"no ECG layout found ({len(rows_y)} trace rows; not an ECG?)")
     spacing_px = float(np.median(np.diff(rows_y)))
     extents = row_extents(ink_bool, rows_y, int(0.5 * spacing_px), max(2, int(spacing_px / 10)))
+    if not layouts_for_rows(len(rows_y)):  # a header or footer line taken for a trace row
+        rows_y = rows_y[_spanning_rows(extents)]
+        spacing_px = float(np.median(np.diff(rows_y))) if len(rows_y) > 1 else spacing_px
+        extents = row_extents(ink_bool, rows_y, int(0.5 * spacing_px), max(2, int(spacing_px / 10)))
     rough_ppm = float(np.median(extents[:, 1] - extents[:, 0])) / (TRACE_SPAN_MM + 5.0)
     lo, hi = int(rows_y[0] - spacing_px / 2), int(rows_y[-1] + spacing_px / 2)
     region = nonpaper[max(0, lo) : hi]
@@ -427,6 +432,23 @@ def _turn_readings(
             p.baseline_y_px + t * (p.baseline_x_px - cx),
         )
     return origin_px[0] - t * (origin_px[1] - cy)
+
+
+def _spanning_rows(extents: np.ndarray) -> slice:
+    """The rows left once outer rows (first or last) spanning under ``ROW_MIN_SPAN`` of the
+    median row's span are dropped: every layout's trace rows span the page's 10 s.
+
+    A line of header or footer text is no trace row, but grid lines left over under a pale pen
+    can join its words over most of a row's band (:func:`find_rows` then keeps it).
+    """
+    span = extents[:, 1] - extents[:, 0]
+    short = span < ROW_MIN_SPAN * np.median(span)
+    first, end = 0, len(span)
+    while first < end and short[first]:
+        first += 1
+    while end > first and short[end - 1]:
+        end -= 1
+    return slice(first, end)
 
 
 def _binarize(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
