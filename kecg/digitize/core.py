@@ -112,8 +112,8 @@ MIN_TILT_DEG = 0.03
 # seed-1 and seed-2 scans. A page leaning more is read again: at 0.02-0.03° turned readings lost
 # 0.3 dB on average (13 scans and photos), and a photo's rotation misjudged by 0.3° bends paths
 GRID_MIN_TILT_DEG = 0.005
-ROW_MIN_SPAN = 0.6  # an outer row spanning under this share of the median row's is text
 GRID_REREAD_TILT_DEG = 0.02
+ROW_MIN_SPAN = 0.6  # an outer row spanning under this share of the median row's is text
 # grid lines this dark relative to the trace (a grey grid under a navy pen) cut holes into it:
 # the grid is then taken out a second time knowing the trace's darkness (see remove_grid)
 GRID_NEAR_TRACE = 0.6
@@ -145,7 +145,7 @@ class Panel:
     y_px: np.ndarray = field(repr=False)
     coverage: float = 0.0  # share of the panel's pixel columns where the trace was found
     strip: bool = False
-    baseline_x_px: float = np.nan  # where the 0 mV line was read (a pulse's middle)
+    baseline_x_px: float = np.nan  # where the 0 mV line was read: its pulse's middle, or the row's
 
 
 @dataclass

@@ -48,9 +48,11 @@ def channel_extremes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _row_percentile(values: np.ndarray, q: float) -> np.ndarray:
-    """``np.percentile(values, q, axis=1)`` (its linear rule) of a float32 or uint8 array, at
-    ten times its speed on the digitizer's strips: numpy sorts short float32 rows with SIMD
-    faster than it partitions them at two ranks (uint8 rows, sorted slowly, as float32)."""
+    """``np.percentile(values, q, axis=1)`` (its linear rule) of a float32 or uint8 array.
+
+    numpy sorts short float32 rows with SIMD 5-6 times faster than it partitions them at two
+    ranks (1700 rows of 69: 0.17 against 1.0 ms); uint8 rows, which it sorts slowly, are sorted
+    as float32."""
     n = values.shape[1]
     pos = q / 100.0 * (n - 1)
     k = int(pos)
