@@ -321,12 +321,12 @@ def _frame(
         raise DigitizeError("page is rotated by 90° (trace rows run vertically)")
     if len(rows_y) < 3:
         raise DigitizeError(f"no ECG layout found ({len(rows_y)} trace rows; not an ECG?)")
-    spacing_px = float(np.median(np.diff(rows_y)))
-    extents = row_extents(ink_bool, rows_y, int(0.5 * spacing_px), max(2, int(spacing_px / 10)))
-    if not layouts_for_rows(len(rows_y)):  # a header or footer line taken for a trace row
-        rows_y = rows_y[_spanning_rows(extents)]
-        spacing_px = float(np.median(np.diff(rows_y))) if len(rows_y) > 1 else spacing_px
-        extents = row_extents(ink_bool, rows_y, int(0.5 * spacing_px), max(2, int(spacing_px / 10)))
+    spacing_px, extents = _spacing_and_extents(ink_bool, rows_y)
+    if not layouts_for_rows(len(rows_y)):  # a header or footer line taken for a trace row?
+        kept = rows_y[_spanning_rows(extents)]
+        if layouts_for_rows(len(kept)):
+            rows_y = kept
+            spacing_px, extents = _spacing_and_extents(ink_bool, rows_y)
     rough_ppm = float(np.median(extents[:, 1] - extents[:, 0])) / (TRACE_SPAN_MM + 5.0)
     lo, hi = int(rows_y[0] - spacing_px / 2), int(rows_y[-1] + spacing_px / 2)
     region = nonpaper[max(0, lo) : hi]
@@ -434,9 +434,18 @@ def _turn_readings(
     return origin_px[0] - t * (origin_px[1] - cy)
 
 
+def _spacing_and_extents(ink_bool: np.ndarray, rows_y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The rows' median spacing (px) and each row's ink extent (:func:`row_extents`)."""
+    spacing_px = float(np.median(np.diff(rows_y)))
+    return spacing_px, row_extents(
+        ink_bool, rows_y, int(0.5 * spacing_px), max(2, int(spacing_px / 10))
+    )
+
+
 def _spanning_rows(extents: np.ndarray) -> slice:
     """The rows left once outer rows (first or last) spanning under ``ROW_MIN_SPAN`` of the
-    median row's span are dropped: every layout's trace rows span the page's 10 s.
+    median row's span are dropped: every layout's trace rows span the page's 10 s. The page
+    keeps all its rows unless those left fit a layout.
 
     A line of header or footer text is no trace row, but grid lines left over under a pale pen
     can join its words over most of a row's band (:func:`find_rows` then keeps it).
